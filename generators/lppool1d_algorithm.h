@@ -1,0 +1,216 @@
+// The LPPool1d algorithm, written once, as plain Halide Funcs.
+//
+//     y[n, c, j] = ( sum_{k < K} |x[n, c, j*S + k]|^p )^(1/p)
+//
+// This header says *what* is computed, never *how*: it holds no scheduling.
+// The AOT generators (lppool1d_generator.cpp), the schedules (schedules/),
+// the tests and any user's own Halide pipeline build from these functions, so
+// Lp pooling can be fused with other stages (e.g. |x| -> Lp pool -> log).
+//
+// Dimension order is Halide's, innermost first: x = L, c = C, n = N.
+#pragma once
+
+#include <cmath>
+
+#include "Halide.h"
+
+namespace lppool {
+
+// Halide's innermost-first names for PyTorch's (N, C, L), reversed.
+struct Dims {
+    Halide::Var x{"x"}, c{"c"}, n{"n"};
+};
+
+// Pooling hyper-parameters and the input length, as Exprs so they can be
+// runtime Params (the AOT kernels) or constants (a fused user pipeline).
+// The output length is the consumer's choice (floor or ceil mode): pooled(j)
+// is defined for every window j that starts inside the input.
+struct PoolShape {
+    Halide::Expr p;            // norm type, finite and > 0 (float64 Expr)
+    Halide::Expr kernel_size;  // K >= 1 (int32)
+    Halide::Expr stride;       // S >= 1 (int32)
+    Halide::Expr in_length;    // L: the input is read only on [0, L)
+};
+
+// Windows that start inside the input: the most any output length can be.
+inline Halide::Expr windows_starting_inside(const PoolShape &shape) {
+    return (shape.in_length - 1) / shape.stride + 1;
+}
+
+// The values of p for which exact multiplications replace pow(). The
+// schedules specialize on these; the algorithm lists them so both agree.
+inline const int kExactIntegerPowers[] = {1, 2, 3, 4};
+
+// |a|^p for a >= 0. The exact-integer arms give the same value as pow() (to
+// rounding) but let a schedule that specializes on p fold them to multiplies.
+inline Halide::Expr power_of(const Halide::Expr &a, const Halide::Expr &p) {
+    using namespace Halide;
+    Expr pt = cast(a.type(), p);
+    return select(pt == 1, a,
+                  pt == 2, a * a,
+                  pt == 3, a * a * a,
+                  pt == 4, (a * a) * (a * a),
+                  pow(a, pt));
+}
+
+// s^(1/p), with the same exact arms as power_of.
+inline Halide::Expr root_of(const Halide::Expr &s, const Halide::Expr &p) {
+    using namespace Halide;
+    Expr pt = cast(s.type(), p);
+    return select(pt == 1, s,
+                  pt == 2, sqrt(s),
+                  pow(s, 1 / pt));
+}
+
+// (a)^(p - 1) for a in [0, 1], the factor of the closed-form gradient.
+inline Halide::Expr power_minus_one_of(const Halide::Expr &a, const Halide::Expr &p) {
+    using namespace Halide;
+    Expr pt = cast(a.type(), p);
+    Expr one = cast(a.type(), 1);
+    return select(pt == 1, one,
+                  pt == 2, a,
+                  pt == 3, a * a,
+                  pt == 4, a * a * a,
+                  pow(a, pt - 1));
+}
+
+// Below this power sum, terms of a window may have underflowed: the rescue
+// path recomputes the window scaled by its maximum. K terms each lose at most
+// the smallest normal number, so a sum that is 2^(mantissa + 3) times larger
+// than K of them is accurate to well under an ulp of the result.
+inline Halide::Expr underflow_risk_threshold(Halide::Type t, const Halide::Expr &kernel_size) {
+    using namespace Halide;
+    const int mantissa_bits = t.bits() == 32 ? 24 : 53;
+    const double min_normal = t.bits() == 32 ? 1.1754943508222875e-38 : 2.2250738585072014e-308;
+    return cast(t, kernel_size) * cast(t, Expr(std::ldexp(min_normal, mantissa_bits + 3)));
+}
+
+// The largest finite value of a float type (Halide's Type::max() is +inf).
+inline double largest_finite(Halide::Type t) {
+    return t.bits() == 32 ? 3.4028234663852886e38 : 1.7976931348623157e308;
+}
+
+struct ForwardStages {
+    Halide::Func magnitude;   // |x|, zero beyond L (a partial window = zero padding)
+    Halide::Func powered;     // |x|^p, once per input element (shared by overlapping windows)
+    Halide::Func power_sum;   // sum of |x|^p over each window
+    Halide::Func unscaled;    // power_sum^(1/p): the plain formula, no rescue
+    Halide::Func pooled;      // the result: unscaled, with over/underflowing windows rescued
+    Halide::Func rescue_max;  // max |x| of a window, only evaluated for rescued windows
+    Halide::Func rescue_sum;  // sum of (|x| / max)^p, likewise
+    Halide::Func rescue_below;  // () -> results below this may have lost terms to underflow
+    Halide::Func rescue_above;  // () -> results above this may have overflowed
+    Halide::RDom window;      // k in [0, K)
+    Halide::RDom rescued;     // the windows whose plain power sum over- or underflowed
+};
+
+// Forward pass. `input(x, c, n)` must be readable on x in [0, L).
+inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &shape,
+                                    const Dims &d) {
+    using namespace Halide;
+    ForwardStages st;
+    const Type t = input.output_types()[0];
+    const Var &x = d.x, &c = d.c, &n = d.n;
+    Expr zero = cast(t, 0);
+
+    // Clamped read plus likely(): the loop partitioner drops the select from
+    // every window that is entirely inside the input.
+    st.magnitude = Func("magnitude");
+    Expr inside = likely(x < shape.in_length);
+    st.magnitude(x, c, n) =
+        select(inside, abs(input(min(x, shape.in_length - 1), c, n)), zero);
+
+    st.powered = Func("powered");
+    st.powered(x, c, n) = power_of(st.magnitude(x, c, n), shape.p);
+
+    st.window = RDom(0, shape.kernel_size, "k");
+    st.power_sum = Func("power_sum");
+    st.power_sum(x, c, n) = zero;
+    st.power_sum(x, c, n) += st.powered(x * shape.stride + st.window, c, n);
+
+    st.unscaled = Func("unscaled");
+    st.unscaled(x, c, n) = root_of(st.power_sum(x, c, n), shape.p);
+
+    // Rescue: a window whose power sum overflowed to +inf, or fell where
+    // underflow may have eaten its terms, is recomputed as
+    // max * (sum (|x| / max)^p)^(1/p), which cannot overflow or underflow.
+    // NaN sums compare false and keep their NaN.
+    st.rescue_max = Func("rescue_max");
+    st.rescue_max(x, c, n) = zero;
+    st.rescue_max(x, c, n) = max(st.rescue_max(x, c, n),
+                                 st.magnitude(x * shape.stride + st.window, c, n));
+
+    st.rescue_sum = Func("rescue_sum");
+    st.rescue_sum(x, c, n) = zero;
+    st.rescue_sum(x, c, n) += power_of(
+        st.magnitude(x * shape.stride + st.window, c, n) / st.rescue_max(x, c, n), shape.p);
+
+    // Decided on the result itself (root is monotonic), so that the power
+    // sums need not be kept for the check. Vectorized pow may saturate at the
+    // largest finite value instead of returning inf, so any sum within a
+    // factor 4 of it counts as overflowed.
+    st.rescue_below = Func("rescue_below");
+    st.rescue_below() = root_of(underflow_risk_threshold(t, shape.kernel_size), shape.p);
+    st.rescue_above = Func("rescue_above");
+    st.rescue_above() = root_of(cast(t, Expr(largest_finite(t) / 4)), shape.p);
+
+    st.pooled = Func("pooled");
+    st.pooled(x, c, n) = st.unscaled(x, c, n);
+    st.rescued = RDom(0, windows_starting_inside(shape), "j");
+    Expr plain = st.pooled(st.rescued, c, n);
+    st.rescued.where(plain > st.rescue_above() || plain < st.rescue_below());
+    Expr m = st.rescue_max(st.rescued, c, n);
+    st.pooled(st.rescued, c, n) =
+        select(m == 0, zero,
+               is_inf(m), m,
+               m * root_of(st.rescue_sum(st.rescued, c, n), shape.p));
+    return st;
+}
+
+struct BackwardStages {
+    Halide::Func grad_input;  // dx
+    Halide::RDom windows;     // the at most ceil(K / S) windows that contain an element
+};
+
+// Closed-form gather backward: each dx[i] visits only the windows containing
+// i, so there is no scatter and no atomics.
+//
+//   dx[i] = sum_w dy[w] * sign(x[i]) * (|x[i]| / y[w])^(p - 1)
+//
+// written with the ratio |x| / y <= 1 so large p cannot overflow. A window
+// with y == 0 contributes 0 (subgradient), and so does x == 0 when p < 1.
+// `output(j, c, n)` is the forward result, `grad_output(j, c, n)` is dy; both
+// are read on j in [0, out_length). dx is defined on [0, L).
+inline BackwardStages define_backward(const Halide::Func &input, const Halide::Func &output,
+                                      const Halide::Func &grad_output, const PoolShape &shape,
+                                      const Halide::Expr &out_length, const Dims &d) {
+    using namespace Halide;
+    BackwardStages st;
+    const Type t = input.output_types()[0];
+    const Var &x = d.x, &c = d.c, &n = d.n;
+    Expr zero = cast(t, 0);
+    Expr K = shape.kernel_size, S = shape.stride;
+
+    // Windows w with w*S <= x < w*S + K, i.e. ceil((x - K + 1) / S) <= w <= x / S.
+    // Halide's integer division rounds toward -inf, so this is exact for x < K.
+    Expr first_window = max(0, (x - K + 1 + S - 1) / S);
+    Expr last_window = min(x / S, out_length - 1);
+    st.windows = RDom(0, (K + S - 1) / S, "w");
+    Expr w = first_window + st.windows;
+    Expr w_read = clamp(w, 0, out_length - 1);
+
+    Expr xv = input(x, c, n);
+    Expr y = output(w_read, c, n);
+    Expr dy = grad_output(w_read, c, n);
+    Expr ratio = abs(xv) / y;
+    Expr sign = select(xv > 0, cast(t, 1), xv < 0, -cast(t, 1), zero);
+    Expr term = dy * sign * power_minus_one_of(ratio, shape.p);
+    Expr contributes = w <= last_window && y != 0 && !(cast(t, shape.p) < 1 && xv == 0);
+
+    st.grad_input = Func("grad_input");
+    st.grad_input(x, c, n) = zero;
+    st.grad_input(x, c, n) += select(contributes, term, zero);
+    return st;
+}
+
+}  // namespace lppool

@@ -1,0 +1,210 @@
+// LPPool1d: 1-D power-average pooling, forward and backward, on AOT-compiled
+// Halide kernels.
+//
+//     y[n, c, j] = ( sum_{k < K} |x[n, c, j*S + k]|^p )^(1/p)
+//
+// Tensors are (N, C, L) or (C, L) in PyTorch's order. Two ways to pass them:
+//  - Halide::Runtime::Buffer<T> (Halide's order, dim 0 = L), any strides;
+//  - TensorView<T>: a pointer with sizes and element strides in (N, C, L)
+//    order, for callers that do not use Halide types.
+// T is float or double. Invalid arguments throw std::invalid_argument and
+// write nothing; a failure inside a kernel throws std::runtime_error with
+// Halide's message.
+//
+// Thread safety: a constructed LPPool1d is immutable; its const methods may
+// be called from any number of threads at once. Kernels run on Halide's
+// thread pool (one worker per core unless set_num_threads says otherwise).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <type_traits>
+
+#include "HalideBuffer.h"
+#include "shape_check.h"
+
+namespace lppool {
+
+// A strided view of a rank-2 (C, L) or rank-3 (N, C, L) tensor. Strides are
+// in elements. Only the first `rank` entries of sizes/strides are used.
+template <typename T>
+struct TensorView {
+    T *data = nullptr;
+    int rank = 3;
+    std::array<int64_t, 3> sizes{};
+    std::array<int64_t, 3> strides{};
+};
+
+// A contiguous (row-major, L innermost) view of `data` with the given sizes.
+template <typename T>
+TensorView<T> contiguous_view(T *data, std::initializer_list<int64_t> sizes) {
+    TensorView<T> v;
+    v.data = data;
+    v.rank = static_cast<int>(sizes.size());
+    int i = 0;
+    for (int64_t s : sizes) {
+        if (i < 3) {
+            v.sizes[i] = s;
+        }
+        i++;
+    }
+    int64_t stride = 1;
+    for (int d = std::min(v.rank, 3) - 1; d >= 0; d--) {
+        v.strides[d] = stride;
+        stride *= v.sizes[d];
+    }
+    return v;
+}
+
+// Sets the number of threads Halide's pool uses for every kernel (0: one per core).
+void set_num_threads(int threads);
+
+class LPPool1d {
+public:
+    // norm_type p must be finite and > 0; kernel_size >= 1; stride >= 1
+    // (default: kernel_size). ceil_mode keeps a partial last window, pooled
+    // over its in-bounds elements only.
+    LPPool1d(double norm_type, int64_t kernel_size, std::optional<int64_t> stride = std::nullopt,
+             bool ceil_mode = false);
+
+    double norm_type() const { return params_.norm_type; }
+    int64_t kernel_size() const { return params_.kernel_size; }
+    int64_t stride() const { return params_.stride; }
+    bool ceil_mode() const { return params_.ceil_mode; }
+
+    // Output length for an input of length L; throws if L is too short.
+    int64_t output_length(int64_t input_length) const;
+
+    // "norm_type=2.0, kernel_size=4, stride=4, ceil_mode=False", as PyTorch prints it.
+    std::string extra_repr() const;
+
+    // Forward into a new buffer of the pooled shape. The new buffer keeps the
+    // input's layout: channels-last input gives channels-last output.
+    template <typename T>
+    Halide::Runtime::Buffer<std::remove_const_t<T>> forward(
+        const Halide::Runtime::Buffer<T> &x) const;
+
+    // Forward into a caller-provided buffer (any strides) of the pooled shape.
+    template <typename T, typename U>
+    void forward(const Halide::Runtime::Buffer<T> &x, const Halide::Runtime::Buffer<U> &y) const;
+
+    template <typename T, typename U>
+    void forward(const TensorView<T> &x, const TensorView<U> &y) const;
+
+    // Backward: given x, the forward result y and dL/dy, returns dL/dx.
+    template <typename T, typename U, typename V>
+    Halide::Runtime::Buffer<std::remove_const_t<T>> backward(
+        const Halide::Runtime::Buffer<T> &x, const Halide::Runtime::Buffer<U> &y,
+        const Halide::Runtime::Buffer<V> &grad_y) const;
+
+    template <typename T, typename U, typename V, typename W>
+    void backward(const Halide::Runtime::Buffer<T> &x, const Halide::Runtime::Buffer<U> &y,
+                  const Halide::Runtime::Buffer<V> &grad_y,
+                  const Halide::Runtime::Buffer<W> &grad_x) const;
+
+    template <typename T, typename U, typename V, typename W>
+    void backward(const TensorView<T> &x, const TensorView<U> &y, const TensorView<V> &grad_y,
+                  const TensorView<W> &grad_x) const;
+
+    // Untyped entry points: the dtype is read from each halide_buffer_t, so
+    // unsupported dtypes are reported here rather than at compile time.
+    void forward_raw(const halide_buffer_t &x, const halide_buffer_t &y) const;
+    void backward_raw(const halide_buffer_t &x, const halide_buffer_t &y,
+                      const halide_buffer_t &grad_y, const halide_buffer_t &grad_x) const;
+
+private:
+    PoolParams params_;
+};
+
+// ---------------------------------------------------------------------------
+// Template definitions: thin adapters onto forward_raw / backward_raw.
+
+namespace detail {
+
+// A halide_buffer_t describing a TensorView, with dimensions reversed into
+// Halide's innermost-first order. Rank 2 stays rank 2.
+struct RawView {
+    halide_buffer_t buffer{};
+    halide_dimension_t dims[3]{};
+};
+
+template <typename T>
+RawView to_raw(const TensorView<T> &v);
+
+// Allocates a buffer shaped like `like` with dim 0 = `length`, in the same
+// memory order as `like` (so channels-last stays channels-last).
+template <typename T>
+Halide::Runtime::Buffer<T> allocate_like(const halide_buffer_t &like, int64_t length);
+
+template <typename T>
+void require_float_type() {
+    static_assert(std::is_same_v<std::remove_const_t<T>, float> ||
+                      std::is_same_v<std::remove_const_t<T>, double>,
+                  "LPPool1d supports float and double tensors");
+}
+
+}  // namespace detail
+
+template <typename T>
+Halide::Runtime::Buffer<std::remove_const_t<T>> LPPool1d::forward(
+    const Halide::Runtime::Buffer<T> &x) const {
+    detail::require_float_type<T>();
+    const halide_buffer_t &raw_x = *x.raw_buffer();
+    const int64_t out_length = check_input(params_, raw_x);
+    auto y = detail::allocate_like<std::remove_const_t<T>>(raw_x, out_length);
+    forward_raw(raw_x, *y.raw_buffer());
+    return y;
+}
+
+template <typename T, typename U>
+void LPPool1d::forward(const Halide::Runtime::Buffer<T> &x,
+                       const Halide::Runtime::Buffer<U> &y) const {
+    detail::require_float_type<T>();
+    detail::require_float_type<U>();
+    forward_raw(*x.raw_buffer(), *y.raw_buffer());
+}
+
+template <typename T, typename U>
+void LPPool1d::forward(const TensorView<T> &x, const TensorView<U> &y) const {
+    detail::require_float_type<T>();
+    detail::require_float_type<U>();
+    auto rx = detail::to_raw(x);
+    auto ry = detail::to_raw(y);
+    forward_raw(rx.buffer, ry.buffer);
+}
+
+template <typename T, typename U, typename V>
+Halide::Runtime::Buffer<std::remove_const_t<T>> LPPool1d::backward(
+    const Halide::Runtime::Buffer<T> &x, const Halide::Runtime::Buffer<U> &y,
+    const Halide::Runtime::Buffer<V> &grad_y) const {
+    detail::require_float_type<T>();
+    const halide_buffer_t &raw_x = *x.raw_buffer();
+    // Everything but grad_x, which is allocated below with x's shape.
+    check_backward(params_, raw_x, *y.raw_buffer(), *grad_y.raw_buffer(), /*grad_x=*/raw_x);
+    auto grad_x = detail::allocate_like<std::remove_const_t<T>>(raw_x, raw_x.dim[0].extent);
+    backward_raw(raw_x, *y.raw_buffer(), *grad_y.raw_buffer(), *grad_x.raw_buffer());
+    return grad_x;
+}
+
+template <typename T, typename U, typename V, typename W>
+void LPPool1d::backward(const Halide::Runtime::Buffer<T> &x, const Halide::Runtime::Buffer<U> &y,
+                        const Halide::Runtime::Buffer<V> &grad_y,
+                        const Halide::Runtime::Buffer<W> &grad_x) const {
+    detail::require_float_type<W>();
+    backward_raw(*x.raw_buffer(), *y.raw_buffer(), *grad_y.raw_buffer(), *grad_x.raw_buffer());
+}
+
+template <typename T, typename U, typename V, typename W>
+void LPPool1d::backward(const TensorView<T> &x, const TensorView<U> &y,
+                        const TensorView<V> &grad_y, const TensorView<W> &grad_x) const {
+    detail::require_float_type<W>();
+    auto rx = detail::to_raw(x);
+    auto ry = detail::to_raw(y);
+    auto rdy = detail::to_raw(grad_y);
+    auto rdx = detail::to_raw(grad_x);
+    backward_raw(rx.buffer, ry.buffer, rdy.buffer, rdx.buffer);
+}
+
+}  // namespace lppool

@@ -1,0 +1,173 @@
+#include "shape_check.h"
+
+#include <cmath>
+#include <sstream>
+#include <stdexcept>
+
+namespace lppool {
+namespace {
+
+[[noreturn]] void fail(const std::string &message) {
+    throw std::invalid_argument("LPPool1d: " + message);
+}
+
+std::string format_double(double v) {
+    std::ostringstream s;
+    s.precision(17);
+    s << v;
+    return s.str();
+}
+
+// Ceiling of a / b for b > 0 and any sign of a, without overflow.
+int64_t ceil_div(int64_t a, int64_t b) {
+    return a > 0 ? (a - 1) / b + 1 : -((-a) / b);
+}
+
+// Checks one buffer on its own: supported dtype, rank, non-empty, host
+// memory, and every element offset within 32-bit indexing.
+void check_buffer(const char *name, const halide_buffer_t &b) {
+    if (b.type.code != halide_type_float || (b.type.bits != 32 && b.type.bits != 64) ||
+        b.type.lanes != 1) {
+        fail(std::string(name) + " has dtype " + describe_type(b.type) +
+             "; only float32 and float64 are supported");
+    }
+    if (b.dimensions != 2 && b.dimensions != 3) {
+        fail(std::string(name) + " must have rank 2 (C, L) or 3 (N, C, L), got rank " +
+             std::to_string(b.dimensions));
+    }
+    if (b.host == nullptr) {
+        fail(std::string(name) + " has a null data pointer");
+    }
+    int64_t last_offset = 0;
+    for (int i = 0; i < b.dimensions; i++) {
+        const halide_dimension_t &d = b.dim[i];
+        if (d.extent <= 0) {
+            fail(std::string(name) + " has an empty dimension: shape " + describe_shape(b));
+        }
+        if (d.min != 0) {
+            fail(std::string(name) + " must start at index 0 in every dimension");
+        }
+        last_offset += int64_t(d.extent - 1) * std::abs(int64_t(d.stride));
+    }
+    if (last_offset > kMaxIndex) {
+        fail(std::string(name) + " spans " + std::to_string(last_offset + 1) +
+             " elements, more than 32-bit indexing allows (" + std::to_string(kMaxIndex) + ")");
+    }
+}
+
+void check_same_type(const char *name, const halide_buffer_t &b, const halide_buffer_t &x) {
+    if (b.type != x.type) {
+        fail(std::string(name) + " has dtype " + describe_type(b.type) + " but x has " +
+             describe_type(x.type));
+    }
+}
+
+// b must have exactly the extents (length, C, N) of `like` with dim 0 = `length`.
+void check_shape(const char *name, const halide_buffer_t &b, const halide_buffer_t &like,
+                 int64_t length, const char *what) {
+    bool same = b.dimensions == like.dimensions && b.dim[0].extent == length;
+    for (int i = 1; same && i < b.dimensions; i++) {
+        same = b.dim[i].extent == like.dim[i].extent;
+    }
+    if (!same) {
+        halide_buffer_t expected = like;
+        halide_dimension_t dims[3];
+        for (int i = 0; i < like.dimensions; i++) {
+            dims[i] = like.dim[i];
+        }
+        dims[0].extent = static_cast<int32_t>(length);
+        expected.dim = dims;
+        fail(std::string(name) + " has shape " + describe_shape(b) + " but " + what + " is " +
+             describe_shape(expected));
+    }
+}
+
+}  // namespace
+
+PoolParams make_pool_params(double norm_type, int64_t kernel_size,
+                            std::optional<int64_t> stride, bool ceil_mode) {
+    if (!std::isfinite(norm_type) || !(norm_type > 0)) {
+        fail("norm_type must be finite and > 0, got " + format_double(norm_type));
+    }
+    if (kernel_size < 1) {
+        fail("kernel_size must be >= 1, got " + std::to_string(kernel_size));
+    }
+    int64_t s = stride.value_or(kernel_size);
+    if (s < 1) {
+        fail("stride must be >= 1, got " + std::to_string(s));
+    }
+    return PoolParams{norm_type, kernel_size, s, ceil_mode};
+}
+
+int64_t pooling_output_length(const PoolParams &params, int64_t input_length) {
+    const int64_t L = input_length, K = params.kernel_size, S = params.stride;
+    if (L < 1) {
+        fail("input length must be >= 1, got " + std::to_string(L));
+    }
+    int64_t out;
+    if (!params.ceil_mode) {
+        out = L >= K ? (L - K) / S + 1 : 0;
+    } else {
+        out = ceil_div(L - K, S) + 1;
+        // Every window must start inside the input: (out - 1) * S < L, i.e.
+        // out - 1 <= (L - 1) / S, written without the product.
+        if (out - 1 > (L - 1) / S) {
+            out = (L - 1) / S + 1;
+        }
+    }
+    if (out < 1) {
+        fail("input length " + std::to_string(L) + " is too short for kernel_size " +
+             std::to_string(K) + " with stride " + std::to_string(S) +
+             (params.ceil_mode ? " and ceil_mode" : "") + " (output length would be " +
+             std::to_string(out) + ")");
+    }
+    return out;
+}
+
+int64_t check_input(const PoolParams &params, const halide_buffer_t &x) {
+    check_buffer("x", x);
+    return pooling_output_length(params, x.dim[0].extent);
+}
+
+void check_forward(const PoolParams &params, const halide_buffer_t &x, const halide_buffer_t &y) {
+    const int64_t out = check_input(params, x);
+    check_buffer("y", y);
+    check_same_type("y", y, x);
+    check_shape("y", y, x, out, "the pooled shape of x");
+}
+
+void check_backward(const PoolParams &params, const halide_buffer_t &x, const halide_buffer_t &y,
+                    const halide_buffer_t &grad_y, const halide_buffer_t &grad_x) {
+    check_forward(params, x, y);
+    check_buffer("grad_y", grad_y);
+    check_buffer("grad_x", grad_x);
+    check_same_type("grad_y", grad_y, x);
+    check_same_type("grad_x", grad_x, x);
+    check_shape("grad_y", grad_y, y, y.dim[0].extent, "y");
+    check_shape("grad_x", grad_x, x, x.dim[0].extent, "x");
+}
+
+std::string describe_type(const halide_type_t &type) {
+    const char *code = type.code == halide_type_float  ? "float"
+                       : type.code == halide_type_int  ? "int"
+                       : type.code == halide_type_uint ? "uint"
+                                                       : "handle";
+    std::string s = code + std::to_string(type.bits);
+    if (type.lanes != 1) {
+        s += "x" + std::to_string(type.lanes);
+    }
+    return s;
+}
+
+std::string describe_shape(const halide_buffer_t &b) {
+    std::string s = "(";
+    for (int i = b.dimensions - 1; i >= 0; i--) {
+        s += std::to_string(b.dim[i].extent);
+        if (i > 0) {
+            s += ", ";
+        }
+    }
+    return s + ")";
+}
+
+}  // namespace lppool

@@ -1,0 +1,52 @@
+// Shape logic and argument validation for LPPool1d, in one place.
+//
+// Everything here throws std::invalid_argument with a message that names the
+// argument and its value, and runs before any kernel touches memory, so bad
+// input never writes anything.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "HalideRuntime.h"
+
+namespace lppool {
+
+struct PoolParams {
+    double norm_type;
+    int64_t kernel_size;
+    int64_t stride;
+    bool ceil_mode;
+};
+
+// Validates the constructor's arguments; `stride` defaults to kernel_size.
+PoolParams make_pool_params(double norm_type, int64_t kernel_size,
+                            std::optional<int64_t> stride, bool ceil_mode);
+
+// Output length for an input of `input_length` (integer arithmetic only).
+// Throws when the input is too short for a single window.
+int64_t pooling_output_length(const PoolParams &params, int64_t input_length);
+
+// The kernels index with 32-bit integers: every extent, stride and element
+// offset of a buffer must fit.
+inline constexpr int64_t kMaxIndex = INT32_MAX;
+
+// Checks the input x on its own and returns its output length.
+int64_t check_input(const PoolParams &params, const halide_buffer_t &x);
+
+// Checks x and y for a forward pass (y has the pooled shape of x).
+void check_forward(const PoolParams &params, const halide_buffer_t &x, const halide_buffer_t &y);
+
+// Checks x, y, dy and dx for a backward pass: the forward check on (x, y),
+// dy shaped like y, dx shaped like x.
+void check_backward(const PoolParams &params, const halide_buffer_t &x, const halide_buffer_t &y,
+                    const halide_buffer_t &grad_y, const halide_buffer_t &grad_x);
+
+// "float32" / "float64" / a description of anything else.
+std::string describe_type(const halide_type_t &type);
+
+// "(N, C, L)" in PyTorch order.
+std::string describe_shape(const halide_buffer_t &b);
+
+}  // namespace lppool

@@ -1,0 +1,183 @@
+#include <catch2/catch.hpp>
+
+#include <random>
+#include <sstream>
+
+#include "test_support.h"
+
+using test::Layout;
+
+TEST_CASE("seed example: p=2, K=4 on ones(1, 8, 16) gives (1, 8, 4)", "[forward][seed]") {
+    lppool::LPPool1d pool(2.0, 4);
+    Halide::Runtime::Buffer<float> x(16, 8, 1);
+    x.fill(1.0f);
+    auto y = pool.forward(x);
+    REQUIRE(y.dimensions() == 3);
+    CHECK(y.dim(2).extent() == 1);
+    CHECK(y.dim(1).extent() == 8);
+    CHECK(y.dim(0).extent() == 4);
+    // sqrt(4 * 1^2) = 2 in every window.
+    y.for_each_value([](float v) { CHECK(v == Approx(2.0f).epsilon(1e-6)); });
+}
+
+TEST_CASE("seed example: p=1, K=3, S=1 on a (2, 4, 12) input gives (2, 4, 10)",
+          "[forward][seed]") {
+    lppool::LPPool1d pool(1.0, 3, 1);
+    Halide::Runtime::Buffer<float> x(12, 4, 2);
+    std::mt19937 rng(7);
+    std::uniform_real_distribution<float> dist(-1, 1);
+    x.for_each_value([&](float &v) { v = dist(rng); });
+    auto y = pool.forward(x);
+    REQUIRE(y.dimensions() == 3);
+    CHECK(y.dim(2).extent() == 2);
+    CHECK(y.dim(1).extent() == 4);
+    CHECK(y.dim(0).extent() == 10);
+    for (int n = 0; n < 2; n++)
+        for (int c = 0; c < 4; c++)
+            for (int j = 0; j < 10; j++) {
+                float want = std::fabs(x(j, c, n)) + std::fabs(x(j + 1, c, n)) + std::fabs(x(j + 2, c, n));
+                CHECK(y(j, c, n) == Approx(want).epsilon(1e-6));
+            }
+}
+
+TEST_CASE("extra_repr matches PyTorch's", "[forward]") {
+    CHECK(lppool::LPPool1d(2.0, 4).extra_repr() == "norm_type=2.0, kernel_size=4, stride=4, ceil_mode=False");
+    CHECK(lppool::LPPool1d(2.5, 3, 1, true).extra_repr() ==
+          "norm_type=2.5, kernel_size=3, stride=1, ceil_mode=True");
+    CHECK(lppool::LPPool1d(0.001, 2).extra_repr() ==
+          "norm_type=0.001, kernel_size=2, stride=2, ceil_mode=False");
+    CHECK(lppool::LPPool1d(1e30, 2).extra_repr() ==
+          "norm_type=1e+30, kernel_size=2, stride=2, ceil_mode=False");
+    CHECK(lppool::LPPool1d(0.1, 2).extra_repr() ==
+          "norm_type=0.1, kernel_size=2, stride=2, ceil_mode=False");
+    CHECK(lppool::LPPool1d(1e-5, 2).extra_repr() ==
+          "norm_type=1e-05, kernel_size=2, stride=2, ceil_mode=False");
+    CHECK(lppool::LPPool1d(200, 2).extra_repr() ==
+          "norm_type=200.0, kernel_size=2, stride=2, ceil_mode=False");
+}
+
+TEST_CASE("output_length follows floor and ceil mode with integer arithmetic", "[forward]") {
+    struct Case { int64_t L, K, S; bool ceil; int64_t want; };
+    const Case cases[] = {
+        {16, 4, 4, false, 4}, {16, 4, 4, true, 4},  {17, 4, 4, false, 4}, {17, 4, 4, true, 5},
+        {12, 3, 1, false, 10}, {5, 8, 4, true, 1},  {10, 3, 4, true, 3},  {9, 3, 4, true, 3},
+        {8, 3, 4, true, 2},   {1, 1, 1, false, 1},  {1, 1, 5, true, 1},   {7, 2, 100, true, 1},
+        {int64_t(1) << 40, 3, int64_t(1) << 39, true, 2},
+    };
+    for (const Case &c : cases) {
+        INFO("L=" << c.L << " K=" << c.K << " S=" << c.S << " ceil=" << c.ceil);
+        CHECK(lppool::LPPool1d(2.0, c.K, c.S, c.ceil).output_length(c.L) == c.want);
+        if (c.L < 1000) {
+            CHECK(reference::output_length(c.L, c.K, c.S, c.ceil) == c.want);
+        }
+    }
+}
+
+namespace {
+
+template <typename T>
+void check_forward_case(Layout layout, int rank, double p, int64_t K, int64_t S, bool ceil_mode,
+                        int64_t L, std::mt19937 &rng, bool use_view) {
+    const int64_t N = 2, C = 3;
+    lppool::LPPool1d pool(p, K, S, ceil_mode);
+    const int64_t out_len = reference::output_length(L, K, S, ceil_mode);
+    INFO(test::layout_name(layout) << " rank=" << rank << " p=" << p << " K=" << K << " S=" << S
+                                   << " ceil=" << ceil_mode << " L=" << L << " view=" << use_view
+                                   << " dtype=" << (sizeof(T) == 4 ? "f32" : "f64"));
+    REQUIRE(pool.output_length(L) == out_len);
+    auto x = test::make_tensor<T>(layout, rank, N, C, L);
+    test::fill_random(x, rng);
+    auto y = test::make_tensor<T>(layout, rank, N, C, out_len);
+    if (use_view) {
+        pool.forward(lppool::TensorView<const T>{x.view().data, x.view().rank, x.view().sizes, x.view().strides},
+                     y.view());
+    } else {
+        pool.forward(x.buffer, y.buffer);
+    }
+    auto want = reference::forward(x.to_reference(), p, K, S, ceil_mode);
+    test::require_matches(y, want, test::forward_tolerance<T>());
+}
+
+}  // namespace
+
+TEST_CASE("forward matches the float64 reference over the grid", "[forward][grid]") {
+    const double ps[] = {0.5, 1, 1.5, 2, 2.5, 3, 7, 200};
+    const int64_t Ks[] = {1, 2, 3, 4, 7, 16, 33};
+    std::mt19937 rng(1234);
+    int cases = 0;
+    for (double p : ps) {
+        for (int64_t K : Ks) {
+            for (int64_t S : {int64_t(1), int64_t(2), K, K + 3}) {
+                for (bool ceil_mode : {false, true}) {
+                    // At and around K and the window boundaries, plus one long
+                    // enough for several vectors and chunks.
+                    for (int64_t L : {K, K + 1, K + S - 1, K + S, 2 * K + 3 * S + 1, 300 + K}) {
+                        const Layout layout = Layout(cases % 3);
+                        const int rank = 2 + (cases / 3) % 2;
+                        const bool use_view = (cases / 6) % 2;
+                        if (cases % 2) {
+                            check_forward_case<float>(layout, rank, p, K, S, ceil_mode, L, rng, use_view);
+                        } else {
+                            check_forward_case<double>(layout, rank, p, K, S, ceil_mode, L, rng, use_view);
+                        }
+                        cases++;
+                    }
+                }
+            }
+        }
+    }
+    CHECK(cases == 8 * 7 * 4 * 2 * 6);
+}
+
+TEST_CASE("forward: every layout, rank and dtype on one shape", "[forward]") {
+    std::mt19937 rng(99);
+    for (Layout layout : {Layout::NCL, Layout::NLC, Layout::Strided}) {
+        for (int rank : {2, 3}) {
+            for (bool view : {false, true}) {
+                check_forward_case<float>(layout, rank, 2.5, 5, 3, true, 1000, rng, view);
+                check_forward_case<double>(layout, rank, 2.5, 5, 3, true, 1000, rng, view);
+            }
+        }
+    }
+}
+
+TEST_CASE("forward: many rows and long single rows take the parallel paths", "[forward]") {
+    std::mt19937 rng(5);
+    // 64 rows: parallel over rows. One row of 200k: parallel along L.
+    for (Layout layout : {Layout::NCL, Layout::NLC, Layout::Strided}) {
+        for (double p : {1.0, 2.0, 3.0, 2.5}) {
+            lppool::LPPool1d pool(p, 8, 6, true);
+            for (auto shape : {std::array<int64_t, 3>{8, 8, 777}, std::array<int64_t, 3>{1, 1, 200003},
+                               std::array<int64_t, 3>{1, 2, 100001}}) {
+                auto x = test::make_tensor<float>(layout, 3, shape[0], shape[1], shape[2]);
+                test::fill_random(x, rng);
+                auto y = test::make_tensor<float>(layout, 3, shape[0], shape[1], pool.output_length(shape[2]));
+                pool.forward(x.buffer, y.buffer);
+                INFO(test::layout_name(layout) << " p=" << p << " shape " << shape[0] << "x" << shape[1] << "x" << shape[2]);
+                test::require_matches(y, reference::forward(x.to_reference(), p, 8, 6, true), 1e-5);
+            }
+        }
+    }
+}
+
+TEST_CASE("forward into a new buffer keeps the input's layout", "[forward]") {
+    lppool::LPPool1d pool(2.0, 4, 2);
+    auto x = test::make_tensor<float>(Layout::NLC, 3, 2, 5, 40);
+    std::mt19937 rng(3);
+    test::fill_random(x, rng);
+    auto y = pool.forward(x.buffer);
+    CHECK(y.dim(1).stride() == 1);
+    CHECK(y.dim(0).stride() == 5);
+    auto want = reference::forward(x.to_reference(), 2.0, 4, 2, false);
+    for (int n = 0; n < 2; n++)
+        for (int c = 0; c < 5; c++)
+            for (int j = 0; j < 19; j++) CHECK(y(j, c, n) == Approx(double(want.at(n, c, j))).epsilon(1e-5));
+
+    Halide::Runtime::Buffer<double> x2_storage(9, 3);
+    x2_storage.fill(1.0);
+    Halide::Runtime::Buffer<const double> x2 = x2_storage;
+    auto y2 = pool.forward(x2);
+    CHECK(y2.dimensions() == 2);
+    CHECK(y2.dim(0).extent() == 3);
+    y2.for_each_value([](double v) { CHECK(v == Approx(2.0).epsilon(1e-12)); });
+}

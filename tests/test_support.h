@@ -1,0 +1,173 @@
+// Test tensors in every memory layout the library accepts, and comparisons
+// against the reference with DESIGN.md's tolerances.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "HalideBuffer.h"
+#include "lppool1d.h"
+#include "reference.h"
+
+namespace test {
+
+enum class Layout { NCL, NLC, Strided };
+
+inline const char *layout_name(Layout l) {
+    switch (l) {
+    case Layout::NCL: return "NCL";
+    case Layout::NLC: return "NLC";
+    default: return "strided";
+    }
+}
+
+// A (N, C, L) or (C, L) tensor in one layout, over storage that starts with
+// a sentinel everywhere, so writes outside the tensor's elements show.
+template <typename T>
+struct Tensor {
+    int rank = 3;
+    int64_t N = 1, C = 1, L = 1;
+    int64_t stride_n = 0, stride_c = 0, stride_l = 0;
+    std::vector<T> storage;
+    Halide::Runtime::Buffer<T> buffer;
+
+    T &at(int64_t n, int64_t c, int64_t l) {
+        return storage[size_t(n * stride_n + c * stride_c + l * stride_l)];
+    }
+    T at(int64_t n, int64_t c, int64_t l) const {
+        return storage[size_t(n * stride_n + c * stride_c + l * stride_l)];
+    }
+
+    lppool::TensorView<T> view() {
+        lppool::TensorView<T> v;
+        v.data = storage.data();
+        v.rank = rank;
+        if (rank == 3) {
+            v.sizes = {N, C, L};
+            v.strides = {stride_n, stride_c, stride_l};
+        } else {
+            v.sizes = {C, L, 0};
+            v.strides = {stride_c, stride_l, 0};
+        }
+        return v;
+    }
+
+    reference::Tensor to_reference() const {
+        reference::Tensor r(N, C, L);
+        for (int64_t n = 0; n < N; n++)
+            for (int64_t c = 0; c < C; c++)
+                for (int64_t l = 0; l < L; l++) r.at(n, c, l) = at(n, c, l);
+        return r;
+    }
+};
+
+template <typename T>
+constexpr T sentinel() {
+    return T(-12345.5);
+}
+
+template <typename T>
+Tensor<T> make_tensor(Layout layout, int rank, int64_t N, int64_t C, int64_t L) {
+    Tensor<T> t;
+    t.rank = rank;
+    t.N = rank == 3 ? N : 1;
+    t.C = C;
+    t.L = L;
+    size_t elements;
+    switch (layout) {
+    case Layout::NCL:
+        t.stride_l = 1, t.stride_c = L, t.stride_n = C * L;
+        elements = size_t(t.N * C * L);
+        break;
+    case Layout::NLC:
+        t.stride_c = 1, t.stride_l = C, t.stride_n = C * L;
+        elements = size_t(t.N * C * L);
+        break;
+    default:  // gaps everywhere: every third element along L, padded rows
+        t.stride_l = 3, t.stride_c = 3 * L + 5, t.stride_n = (3 * L + 5) * C + 7;
+        elements = size_t(t.stride_n * t.N);
+        break;
+    }
+    t.storage.assign(elements, sentinel<T>());
+    std::vector<halide_dimension_t> dims = {
+        halide_dimension_t(0, int32_t(L), int32_t(t.stride_l)),
+        halide_dimension_t(0, int32_t(C), int32_t(t.stride_c))};
+    if (rank == 3) {
+        dims.push_back(halide_dimension_t(0, int32_t(t.N), int32_t(t.stride_n)));
+    }
+    t.buffer = Halide::Runtime::Buffer<T>(t.storage.data(), int(dims.size()), dims.data());
+    return t;
+}
+
+template <typename T>
+void fill_random(Tensor<T> &t, std::mt19937 &rng, double lo = -2.0, double hi = 2.0) {
+    std::uniform_real_distribution<double> dist(lo, hi);
+    for (int64_t n = 0; n < t.N; n++)
+        for (int64_t c = 0; c < t.C; c++)
+            for (int64_t l = 0; l < t.L; l++) t.at(n, c, l) = T(dist(rng));
+}
+
+// Values whose magnitude is in [lo, hi] with a random sign.
+template <typename T>
+void fill_random_magnitudes(Tensor<T> &t, std::mt19937 &rng, double lo, double hi) {
+    std::uniform_real_distribution<double> dist(lo, hi);
+    std::bernoulli_distribution negative(0.5);
+    for (int64_t n = 0; n < t.N; n++)
+        for (int64_t c = 0; c < t.C; c++)
+            for (int64_t l = 0; l < t.L; l++) t.at(n, c, l) = T(negative(rng) ? -dist(rng) : dist(rng));
+}
+
+// DESIGN.md: float32 relative error <= 1e-5 (K <= 64), float64 <= 1e-12.
+template <typename T>
+constexpr double forward_tolerance() {
+    return std::is_same_v<T, float> ? 1e-5 : 1e-12;
+}
+
+// Relative closeness with NaN == NaN and inf == inf of the same sign.
+inline bool close(long double got, long double want, long double rel, long double scale) {
+    if (std::isnan(want)) return std::isnan(got);
+    if (std::isinf(want)) return got == want;
+    if (!std::isfinite(got)) return false;
+    return std::fabs(got - want) <= rel * scale;
+}
+
+// Compares every element with the reference and checks storage outside the
+// tensor still holds the sentinel. Reports the first mismatch.
+template <typename T>
+void require_matches(const Tensor<T> &got, const reference::Tensor &want, double rel,
+                     const reference::Tensor *scale = nullptr) {
+    REQUIRE(got.N == want.N);
+    REQUIRE(got.C == want.C);
+    REQUIRE(got.L == want.L);
+    std::vector<bool> is_element(got.storage.size(), false);
+    for (int64_t n = 0; n < got.N; n++) {
+        for (int64_t c = 0; c < got.C; c++) {
+            for (int64_t l = 0; l < got.L; l++) {
+                is_element[size_t(n * got.stride_n + c * got.stride_c + l * got.stride_l)] = true;
+                const long double w = want.at(n, c, l);
+                const long double s = scale ? scale->at(n, c, l) : std::fabs(w);
+                // Results that are below the dtype's normal range are compared absolutely.
+                const long double floor = std::numeric_limits<T>::min() / rel;
+                const long double g = got.at(n, c, l);
+                if (!close(g, w, rel, std::max(s, floor))) {
+                    FAIL("element (n=" << n << ", c=" << c << ", l=" << l << "): got " << double(g)
+                                       << ", want " << double(w) << " (scale " << double(s)
+                                       << ", rel tol " << rel << ")");
+                }
+            }
+        }
+    }
+    for (size_t i = 0; i < got.storage.size(); i++) {
+        if (!is_element[i] && !(got.storage[i] == sentinel<T>())) {
+            FAIL("storage index " << i << " outside the tensor was written");
+        }
+    }
+}
+
+}  // namespace test
