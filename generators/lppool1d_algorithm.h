@@ -41,7 +41,14 @@ inline Halide::Expr windows_starting_inside(const PoolShape &shape) {
 // schedules specialize on these; the algorithm lists them so both agree.
 inline const int kExactIntegerPowers[] = {1, 2, 3, 4};
 
-// |a|^p for a >= 0. The exact-integer arms give the same value as pow() (to
+// a^q for a >= 0 and q > 0. Halide's pow() returns a large finite number
+// for a = +inf and may turn NaN into inf, so both pass through explicitly.
+inline Halide::Expr positive_power(const Halide::Expr &a, const Halide::Expr &q) {
+    using namespace Halide;
+    return select(is_finite(a), pow(a, q), a);
+}
+
+// a^p for a >= 0. The exact-integer arms give the same value as pow() (to
 // rounding) but let a schedule that specializes on p fold them to multiplies.
 inline Halide::Expr power_of(const Halide::Expr &a, const Halide::Expr &p) {
     using namespace Halide;
@@ -50,7 +57,7 @@ inline Halide::Expr power_of(const Halide::Expr &a, const Halide::Expr &p) {
                   pt == 2, a * a,
                   pt == 3, a * a * a,
                   pt == 4, (a * a) * (a * a),
-                  pow(a, pt));
+                  positive_power(a, pt));
 }
 
 // s^(1/p), with the same exact arms as power_of.
@@ -59,7 +66,7 @@ inline Halide::Expr root_of(const Halide::Expr &s, const Halide::Expr &p) {
     Expr pt = cast(s.type(), p);
     return select(pt == 1, s,
                   pt == 2, sqrt(s),
-                  pow(s, 1 / pt));
+                  positive_power(s, 1 / pt));
 }
 
 // (a)^(p - 1) for a in [0, 1], the factor of the closed-form gradient.
@@ -134,7 +141,8 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
     // Rescue: a window whose power sum overflowed to +inf, or fell where
     // underflow may have eaten its terms, is recomputed as
     // max * (sum (|x| / max)^p)^(1/p), which cannot overflow or underflow.
-    // NaN sums compare false and keep their NaN.
+    // A window holding NaN has a NaN sum and is never rescued, so the
+    // max (which may drop NaN) never decides its result.
     st.rescue_max = Func("rescue_max");
     st.rescue_max(x, c, n) = zero;
     st.rescue_max(x, c, n) = max(st.rescue_max(x, c, n),
@@ -158,7 +166,8 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
     st.pooled(x, c, n) = st.unscaled(x, c, n);
     st.rescued = RDom(0, windows_starting_inside(shape), "j");
     Expr plain = st.pooled(st.rescued, c, n);
-    st.rescued.where(plain > st.rescue_above() || plain < st.rescue_below());
+    // is_nan is evaluated strictly; plain comparisons may assume no NaN.
+    st.rescued.where(!is_nan(plain) && (plain > st.rescue_above() || plain < st.rescue_below()));
     Expr m = st.rescue_max(st.rescued, c, n);
     st.pooled(st.rescued, c, n) =
         select(m == 0, zero,

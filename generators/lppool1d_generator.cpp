@@ -200,8 +200,11 @@ public:
         lppool::PoolShape shape{p, kernel_size, stride, input.dim(0).extent()};
         lppool::ForwardStages fwd = lppool::define_forward(x_in, shape, d);
 
-        Func dy("dy");
-        dy(d.x, d.c, d.n) = grad_output(d.x, d.c, d.n);
+        // Zero outside [0, out_length): the adjoint pass reads dy wherever the
+        // forward's Funcs are defined, not only where the output is.
+        Func dy = BoundaryConditions::constant_exterior(
+            grad_output, cast(grad_output.type(), 0),
+            {{0, out_length}, {0, grad_output.dim(1).extent()}, {0, grad_output.dim(2).extent()}});
         Region out_region = {{0, out_length},
                              {0, grad_output.dim(1).extent()},
                              {0, grad_output.dim(2).extent()}};

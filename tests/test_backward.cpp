@@ -1,0 +1,240 @@
+#include <catch2/catch.hpp>
+
+#include <random>
+
+#include "lppool1d_backward_autodiff_f32.h"
+#include "lppool1d_backward_autodiff_f64.h"
+#include "test_support.h"
+
+using test::Layout;
+
+namespace {
+
+// Backward tolerance: each term's ratio^(p-1) amplifies the ratio's rounding
+// error by about p - 1, so the float32 bound grows with p.
+template <typename T>
+double backward_tolerance(double p) {
+    return test::forward_tolerance<T>() * std::max(1.0, std::fabs(p - 1));
+}
+
+template <typename T>
+void check_backward_case(Layout layout, int rank, double p, int64_t K, int64_t S, bool ceil_mode,
+                         int64_t L, std::mt19937 &rng, bool use_view) {
+    const int64_t N = 2, C = 3;
+    lppool::LPPool1d pool(p, K, S, ceil_mode);
+    const int64_t out_len = pool.output_length(L);
+    INFO(test::layout_name(layout) << " rank=" << rank << " p=" << p << " K=" << K << " S=" << S
+                                   << " ceil=" << ceil_mode << " L=" << L << " view=" << use_view
+                                   << " dtype=" << (sizeof(T) == 4 ? "f32" : "f64"));
+    auto x = test::make_tensor<T>(layout, rank, N, C, L);
+    test::fill_random(x, rng);
+    auto y = test::make_tensor<T>(layout, rank, N, C, out_len);
+    auto dy = test::make_tensor<T>(layout, rank, N, C, out_len);
+    test::fill_random(dy, rng, -1, 1);
+    auto dx = test::make_tensor<T>(layout, rank, N, C, L);
+    pool.forward(x.buffer, y.buffer);
+    if (use_view) {
+        pool.backward(x.view(), y.view(), dy.view(), dx.view());
+    } else {
+        pool.backward(x.buffer, y.buffer, dy.buffer, dx.buffer);
+    }
+    // The reference gradient uses the kernel's own y, so this checks the
+    // backward alone; the forward is checked against its own reference.
+    auto want = reference::backward(x.to_reference(), y.to_reference(), dy.to_reference(), p, K, S);
+    test::require_matches(dx, want.grad_x, backward_tolerance<T>(p), &want.magnitude);
+}
+
+}  // namespace
+
+TEST_CASE("backward matches the float64 reference over the grid", "[backward][grid]") {
+    const double ps[] = {0.5, 1, 1.5, 2, 2.5, 3, 7, 200};
+    const int64_t Ks[] = {1, 2, 3, 4, 7, 16, 33};
+    std::mt19937 rng(4321);
+    int cases = 0;
+    for (double p : ps) {
+        for (int64_t K : Ks) {
+            for (int64_t S : {int64_t(1), int64_t(2), K, K + 3}) {
+                for (bool ceil_mode : {false, true}) {
+                    for (int64_t L : {K, K + 1, K + S - 1, K + S, 2 * K + 3 * S + 1, 300 + K}) {
+                        const Layout layout = Layout(cases % 3);
+                        const int rank = 2 + (cases / 3) % 2;
+                        const bool use_view = (cases / 6) % 2;
+                        if (cases % 2) {
+                            check_backward_case<float>(layout, rank, p, K, S, ceil_mode, L, rng, use_view);
+                        } else {
+                            check_backward_case<double>(layout, rank, p, K, S, ceil_mode, L, rng, use_view);
+                        }
+                        cases++;
+                    }
+                }
+            }
+        }
+    }
+    CHECK(cases == 8 * 7 * 4 * 2 * 6);
+}
+
+TEST_CASE("backward: parallel paths (many rows, one long row)", "[backward]") {
+    std::mt19937 rng(8);
+    for (Layout layout : {Layout::NCL, Layout::NLC, Layout::Strided}) {
+        for (double p : {1.0, 2.0, 4.0, 2.5}) {
+            for (auto shape : {std::array<int64_t, 3>{8, 8, 777}, std::array<int64_t, 3>{1, 1, 300001},
+                               std::array<int64_t, 3>{1, 2, 100001}}) {
+                INFO(test::layout_name(layout) << " p=" << p << " L=" << shape[2]);
+                lppool::LPPool1d pool(p, 7, 3, true);
+                auto x = test::make_tensor<float>(layout, 3, shape[0], shape[1], shape[2]);
+                test::fill_random(x, rng);
+                auto y = pool.forward(x.buffer);
+                auto dy = test::make_tensor<float>(layout, 3, shape[0], shape[1], y.dim(0).extent());
+                test::fill_random(dy, rng);
+                auto dx = test::make_tensor<float>(layout, 3, shape[0], shape[1], shape[2]);
+                pool.backward(x.buffer, y, dy.buffer, dx.buffer);
+                reference::Tensor y_ref(shape[0], shape[1], y.dim(0).extent());
+                for (int64_t n = 0; n < shape[0]; n++)
+                    for (int64_t c = 0; c < shape[1]; c++)
+                        for (int64_t j = 0; j < y.dim(0).extent(); j++) y_ref.at(n, c, j) = y(j, c, n);
+                auto want = reference::backward(x.to_reference(), y_ref, dy.to_reference(), p, 7, 3);
+                test::require_matches(dx, want.grad_x, 1e-5 * std::max(1.0, p - 1), &want.magnitude);
+            }
+        }
+    }
+}
+
+// Central differences of L(x) = sum_w dy[w] * y[w](x) against the kernel's
+// gradient, in float64. |x| stays away from 0, where |x|^p has a kink.
+TEST_CASE("backward matches central finite differences of the forward", "[backward][fd]") {
+    std::mt19937 rng(77);
+    for (double p : {0.5, 1.0, 1.5, 2.0, 3.0, 7.0, 30.0}) {
+        for (auto [K, S, ceil_mode] : {std::tuple<int64_t, int64_t, bool>{3, 1, false},
+                                       {4, 4, false}, {5, 3, true}, {2, 5, true}}) {
+            const int64_t L = 23;
+            INFO("p=" << p << " K=" << K << " S=" << S << " ceil=" << ceil_mode);
+            lppool::LPPool1d pool(p, K, S, ceil_mode);
+            auto x = test::make_tensor<double>(Layout::NCL, 3, 1, 2, L);
+            test::fill_random_magnitudes(x, rng, 0.2, 1.5);
+            auto y = pool.forward(x.buffer);
+            Halide::Runtime::Buffer<double> dy(y.dim(0).extent(), 2, 1);
+            std::uniform_real_distribution<double> dist(-1, 1);
+            dy.for_each_value([&](double &v) { v = dist(rng); });
+            auto dx = pool.backward(x.buffer, y, dy);
+
+            auto loss = [&](const Halide::Runtime::Buffer<double> &xs) {
+                auto ys = pool.forward(xs);
+                double sum = 0;
+                ys.for_each_element([&](int j, int c, int n) { sum += dy(j, c, n) * ys(j, c, n); });
+                return sum;
+            };
+            Halide::Runtime::Buffer<double> probe = x.buffer.copy();
+            for (int c = 0; c < 2; c++) {
+                for (int i = 0; i < L; i++) {
+                    const double x0 = probe(i, c, 0);
+                    const double h = 1e-6 * std::max(1.0, std::fabs(x0));
+                    probe(i, c, 0) = x0 + h;
+                    const double up = loss(probe);
+                    probe(i, c, 0) = x0 - h;
+                    const double down = loss(probe);
+                    probe(i, c, 0) = x0;
+                    const double fd = (up - down) / (2 * h);
+                    INFO("c=" << c << " i=" << i);
+                    CHECK(dx(i, c, 0) == Approx(fd).epsilon(1e-6).margin(1e-7));
+                }
+            }
+        }
+    }
+}
+
+namespace {
+
+// The autodiff kernel works on dense (L, C, N) buffers.
+template <typename T, typename AutodiffKernel>
+void check_against_autodiff(AutodiffKernel autodiff, double tolerance) {
+    std::mt19937 rng(2024);
+    std::uniform_real_distribution<double> dist(-2, 2);
+    for (double p : {0.5, 1.0, 2.0, 2.5, 3.0, 4.0, 7.0}) {
+        for (auto [K, S, ceil_mode, L] : {std::tuple<int, int, bool, int>{4, 4, false, 64},
+                                          {3, 1, false, 50}, {7, 2, true, 61}, {16, 1, true, 40},
+                                          {2, 5, true, 33}, {1, 1, false, 9}}) {
+            INFO("p=" << p << " K=" << K << " S=" << S << " ceil=" << ceil_mode << " L=" << L);
+            lppool::LPPool1d pool(p, K, S, ceil_mode);
+            Halide::Runtime::Buffer<T> x(L, 3, 2);
+            x.for_each_value([&](T &v) {
+                do {
+                    v = T(dist(rng));
+                } while (std::fabs(v) < 1e-3);  // autodiff of |x|^p at 0 is NaN for p < 1
+            });
+            auto y = pool.forward(x);
+            Halide::Runtime::Buffer<T> dy(y.dim(0).extent(), 3, 2);
+            dy.for_each_value([&](T &v) { v = T(dist(rng)); });
+            auto dx = pool.backward(x, y, dy);
+
+            Halide::Runtime::Buffer<T> dx_autodiff(L, 3, 2);
+            REQUIRE(autodiff(nullptr, x.raw_buffer(), dy.raw_buffer(), p, K, S, y.dim(0).extent(),
+                             dx_autodiff.raw_buffer()) == 0);
+            dx.for_each_element([&](int i, int c, int n) {
+                INFO("i=" << i << " c=" << c << " n=" << n);
+                CHECK(double(dx(i, c, n)) ==
+                      Approx(double(dx_autodiff(i, c, n))).epsilon(tolerance).margin(tolerance));
+            });
+        }
+    }
+}
+
+}  // namespace
+
+TEST_CASE("closed-form backward equals Halide's propagate_adjoints of the forward",
+          "[backward][autodiff]") {
+    check_against_autodiff<float>(lppool1d_backward_autodiff_f32, 2e-4);
+    check_against_autodiff<double>(lppool1d_backward_autodiff_f64, 1e-10);
+}
+
+TEST_CASE("backward: zero windows give zero gradient; p < 1 at zeros gives 0", "[backward]") {
+    for (double p : {0.5, 1.0, 2.0, 3.0}) {
+        INFO("p=" << p);
+        lppool::LPPool1d pool(p, 3, 2, true);
+        Halide::Runtime::Buffer<double> x(10, 1);
+        const double values[10] = {0, 0, 0, 1.5, 0, -2, 0, 0, 0, 0};
+        for (int i = 0; i < 10; i++) x(i, 0) = values[i];
+        auto y = pool.forward(x);
+        REQUIRE(y.dim(0).extent() == 5);
+        Halide::Runtime::Buffer<double> dy(5, 1);
+        dy.fill(1.0);
+        auto dx = pool.backward(x, y, dy);
+        for (int i = 0; i < 10; i++) {
+            INFO("i=" << i);
+            CHECK(std::isfinite(dx(i, 0)));
+            if (values[i] == 0) CHECK(dx(i, 0) == 0.0);
+        }
+        // Windows [0,3) is all zero: y = 0; elements there get exactly 0.
+        CHECK(y(0, 0) == 0.0);
+        // x = 1.5 is alone in windows 1 ([2,5)) and shares window 2 ([4,7)) with -2.
+        CHECK(dx(3, 0) > 0);
+        CHECK(dx(5, 0) < 0);
+    }
+}
+
+TEST_CASE("backward: S > K leaves gaps with zero gradient; large p does not overflow",
+          "[backward]") {
+    lppool::LPPool1d gaps(2.0, 2, 5);
+    Halide::Runtime::Buffer<float> x(12, 2);
+    x.fill(1.0f);
+    auto y = gaps.forward(x);
+    Halide::Runtime::Buffer<float> dy(y.dim(0).extent(), 2);
+    dy.fill(1.0f);
+    auto dx = gaps.backward(x, y, dy);
+    for (int i = 0; i < 12; i++) {
+        const bool covered = (i % 5) < 2;
+        CHECK(dx(i, 0) == (covered ? Approx(1 / std::sqrt(2.0f)) : Approx(0.0f)));
+    }
+
+    // p = 200 with |x| up to 50: the naive |x|^(p-1) * y^(1-p) overflows.
+    lppool::LPPool1d large_p(200.0, 4);
+    Halide::Runtime::Buffer<float> xl(8, 1);
+    const float values[8] = {50, -49, 1, 2, 1e-3f, 3, 3, -3};
+    for (int i = 0; i < 8; i++) xl(i, 0) = values[i];
+    auto yl = large_p.forward(xl);
+    Halide::Runtime::Buffer<float> dyl(2, 1);
+    dyl.fill(1.0f);
+    auto dxl = large_p.backward(xl, yl, dyl);
+    for (int i = 0; i < 8; i++) CHECK(std::isfinite(dxl(i, 0)));
+    CHECK(dxl(0, 0) > 0.5f);  // the max element carries most of the gradient
+    CHECK(dxl(4, 0) == Approx(0.0f).margin(1e-30));
+}

@@ -1,0 +1,99 @@
+// DESIGN.md's numerics: no spurious overflow or underflow, large p tends to
+// max|x|, NaN and Inf rules, and each layout's kernels agree on them.
+#include <catch2/catch.hpp>
+
+#include <limits>
+
+#include "test_support.h"
+
+using test::Layout;
+
+namespace {
+
+// Pools one window per row in every layout and checks the reference result.
+template <typename T>
+void check_rows(double p, const std::vector<std::vector<double>> &rows, double rel) {
+    const int64_t C = int64_t(rows.size()), L = int64_t(rows[0].size());
+    lppool::LPPool1d pool(p, L);
+    for (Layout layout : {Layout::NCL, Layout::NLC, Layout::Strided}) {
+        INFO(test::layout_name(layout) << " p=" << p << " dtype=" << (sizeof(T) == 4 ? "f32" : "f64"));
+        auto x = test::make_tensor<T>(layout, 2, 1, C, L);
+        for (int64_t c = 0; c < C; c++)
+            for (int64_t l = 0; l < L; l++) x.at(0, c, l) = T(rows[size_t(c)][size_t(l)]);
+        auto y = test::make_tensor<T>(layout, 2, 1, C, 1);
+        pool.forward(x.buffer, y.buffer);
+        test::require_matches(y, reference::forward(x.to_reference(), p, L, L, false), rel);
+    }
+}
+
+}  // namespace
+
+TEST_CASE("no spurious overflow: float32 1e30 with p = 2, and large p", "[numerics]") {
+    check_rows<float>(2.0, {{1e30, -1e30, 1e30, 1e30}, {3e38, 1, 2, 3}, {1e20, 1e20, 0, 0}}, 1e-5);
+    check_rows<float>(3.0, {{1e30, -2e30, 1e30, 1e30}, {1e13, 1e13, 1e13, 1e13}}, 1e-5);
+    check_rows<float>(200.0, {{50, -49, 1, 2}, {3, 3, -3, 3}, {0.9f, 0.8f, 0.5f, 0.1f}}, 1e-5);
+    check_rows<double>(2.0, {{1e300, -1e300, 1e300, 1e300}, {1e200, 1e200, 0, 0}}, 1e-12);
+    check_rows<double>(200.0, {{50, -49, 1, 2}, {1e100, 1, 2, 3}}, 1e-12);
+}
+
+TEST_CASE("no spurious underflow: tiny values keep their norm", "[numerics]") {
+    check_rows<float>(2.0, {{1e-30f, -1e-30f, 1e-30f, 1e-30f}, {1e-40f, 0, 0, 0}, {1e-20f, 1e-25f, 0, 0}}, 1e-5);
+    check_rows<float>(7.0, {{1e-10f, 2e-10f, 3e-10f, 4e-10f}}, 1e-5);
+    check_rows<float>(200.0, {{0.5f, 0.25f, 0.1f, 0.3f}}, 1e-5);
+    check_rows<double>(2.0, {{1e-300, -1e-300, 1e-310, 0}}, 1e-12);
+    check_rows<double>(200.0, {{0.5, 0.25, 0.1, 0.3}, {1e-100, 1e-101, 0, 0}}, 1e-12);
+}
+
+TEST_CASE("p = 200 approaches max|x|", "[numerics]") {
+    lppool::LPPool1d pool(200.0, 4);
+    Halide::Runtime::Buffer<float> x(4, 1);
+    const float values[4] = {3.0f, -7.5f, 7.4f, 0.5f};
+    for (int i = 0; i < 4; i++) x(i, 0) = values[i];
+    auto y = pool.forward(x);
+    CHECK(y(0, 0) >= 7.5f);
+    CHECK(y(0, 0) < 7.5f * 1.01f);
+
+    lppool::LPPool1d huge_p(1e3, 3);
+    Halide::Runtime::Buffer<double> xd(3, 1);
+    xd(0, 0) = 2.0, xd(1, 0) = -5.0, xd(2, 0) = 4.999;
+    auto yd = huge_p.forward(xd);
+    CHECK(yd(0, 0) == Approx(5.0).epsilon(1e-3));
+}
+
+TEST_CASE("NaN in a window gives NaN; +-Inf gives +Inf", "[numerics]") {
+    const double nan = std::numeric_limits<double>::quiet_NaN();
+    const double inf = std::numeric_limits<double>::infinity();
+    for (double p : {0.5, 1.0, 2.0, 3.0, 2.5, 200.0}) {
+        check_rows<float>(p, {{1, nan, 2, 3}, {1, -inf, 2, 3}, {inf, inf, 0, 0}, {nan, inf, 1, 1}}, 1e-5);
+        check_rows<double>(p, {{1, nan, 2, 3}, {1, -inf, 2, 3}, {inf, inf, 0, 0}, {nan, inf, 1, 1}}, 1e-12);
+    }
+}
+
+TEST_CASE("all-zero windows and p < 1", "[numerics]") {
+    for (double p : {0.5, 1e-3 * 100, 1.0, 2.0}) {
+        check_rows<float>(p, {{0, 0, 0, 0}, {0, 0, 0, 1e-3f}}, 1e-5);
+        check_rows<double>(p, {{0, 0, 0, 0}, {0, 0, 0, 1e-3}}, 1e-12);
+    }
+}
+
+TEST_CASE("absolute value is always applied", "[numerics]") {
+    lppool::LPPool1d pool(3.0, 2);
+    Halide::Runtime::Buffer<double> x(4, 1);
+    x(0, 0) = -1, x(1, 0) = -2, x(2, 0) = 1, x(3, 0) = 2;
+    auto y = pool.forward(x);
+    CHECK(y(0, 0) == Approx(std::cbrt(9.0)).epsilon(1e-12));
+    CHECK(y(1, 0) == Approx(std::cbrt(9.0)).epsilon(1e-12));
+}
+
+TEST_CASE("ceil_mode: a partial window is the norm of its in-bounds elements", "[numerics]") {
+    // L = 11, K = 4, S = 3: windows [0,4), [3,7), [6,10) and, in ceil mode, [9,11).
+    lppool::LPPool1d pool(2.0, 4, 3, true);
+    Halide::Runtime::Buffer<double> x(11, 1);
+    x.fill(2.0);
+    auto y = pool.forward(x);
+    REQUIRE(y.dim(0).extent() == 4);
+    CHECK(y(2, 0) == Approx(4.0).epsilon(1e-12));
+    // sqrt(2^2 + 2^2). PyTorch would rescale by K / n_valid = 2 before the
+    // root, giving 4; we do not (see README).
+    CHECK(y(3, 0) == Approx(std::sqrt(8.0)).epsilon(1e-12));
+}
