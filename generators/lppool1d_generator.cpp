@@ -219,6 +219,8 @@ public:
         kernel_size.set_estimate(4);
         stride.set_estimate(4);
         out_length.set_estimate(16);
+
+        lppool::schedule_autodiff_reference(grad_input);
     }
 };
 

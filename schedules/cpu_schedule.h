@@ -203,4 +203,16 @@ inline void schedule_backward_cpu_channels_last(BackwardStages &st, Halide::Func
     specialize_exact_powers(gather, p);
 }
 
+// The autodiff cross-check kernel: correctness only. Left unscheduled, every
+// adjoint Func would be inlined into its consumers and recomputed per use;
+// computing each once at the root keeps the test fast.
+inline void schedule_autodiff_reference(Halide::Func grad_input) {
+    using namespace Halide;
+    for (const auto &entry : Internal::find_transitive_calls(grad_input.function())) {
+        if (entry.first != grad_input.name()) {
+            Func(entry.second).compute_root();
+        }
+    }
+}
+
 }  // namespace lppool
