@@ -35,7 +35,7 @@ function(lppool_add_kernel NAME)
                      GENERATOR ${ARG_GENERATOR}
                      FUNCTION_NAME ${NAME}
                      TARGETS ${LPPOOL_CPU_TARGETS}
-                     FEATURES user_context strict_float
+                     FEATURES user_context
                      PARAMS ${ARG_PARAMS}
                      ${runtime_arg}
                      ${extra_outputs})

@@ -11,6 +11,8 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 
 #include "Halide.h"
 
@@ -41,13 +43,6 @@ inline Halide::Expr windows_starting_inside(const PoolShape &shape) {
 // schedules specialize on these; the algorithm lists them so both agree.
 inline const int kExactIntegerPowers[] = {1, 2, 3, 4};
 
-// a^q for a >= 0 and q > 0. Halide's pow() returns a large finite number
-// for a = +inf and may turn NaN into inf, so both pass through explicitly.
-inline Halide::Expr positive_power(const Halide::Expr &a, const Halide::Expr &q) {
-    using namespace Halide;
-    return select(is_finite(a), pow(a, q), a);
-}
-
 // a^p for a >= 0. The exact-integer arms give the same value as pow() (to
 // rounding) but let a schedule that specializes on p fold them to multiplies.
 inline Halide::Expr power_of(const Halide::Expr &a, const Halide::Expr &p) {
@@ -57,7 +52,7 @@ inline Halide::Expr power_of(const Halide::Expr &a, const Halide::Expr &p) {
                   pt == 2, a * a,
                   pt == 3, a * a * a,
                   pt == 4, (a * a) * (a * a),
-                  positive_power(a, pt));
+                  pow(a, pt));
 }
 
 // s^(1/p), with the same exact arms as power_of.
@@ -66,7 +61,7 @@ inline Halide::Expr root_of(const Halide::Expr &s, const Halide::Expr &p) {
     Expr pt = cast(s.type(), p);
     return select(pt == 1, s,
                   pt == 2, sqrt(s),
-                  positive_power(s, 1 / pt));
+                  pow(s, 1 / pt));
 }
 
 // (a)^(p - 1) for a in [0, 1], the factor of the closed-form gradient.
@@ -81,6 +76,41 @@ inline Halide::Expr power_minus_one_of(const Halide::Expr &a, const Halide::Expr
                   pow(a, pt - 1));
 }
 
+// IEEE-754 facts in the integer domain. Halide compiles float arithmetic
+// with LLVM's no-NaN/no-Inf flags, under which float tests for NaN or Inf
+// may be folded away; integer tests on the bits cannot be. For values >= 0,
+// the unsigned order of the bits is the numeric order.
+struct FloatBits {
+    Halide::Type float_type, bits_type;
+    uint64_t infinity, quiet_nan;
+
+    explicit FloatBits(Halide::Type t)
+        : float_type(t), bits_type(Halide::UInt(t.bits())),
+          infinity(t.bits() == 32 ? 0x7f800000ull : 0x7ff0000000000000ull),
+          quiet_nan(t.bits() == 32 ? 0x7fc00000ull : 0x7ff8000000000000ull) {}
+
+    Halide::Expr bits_of(const Halide::Expr &v) const { return Halide::reinterpret(bits_type, v); }
+    Halide::Expr value_of(const Halide::Expr &b) const { return Halide::reinterpret(float_type, b); }
+    Halide::Expr constant(uint64_t b) const { return Halide::cast(bits_type, Halide::Expr(b)); }
+    // Bits of a non-negative float constant.
+    Halide::Expr bits_of_constant(double v) const {
+        if (float_type.bits() == 32) {
+            float f = static_cast<float>(v);
+            uint32_t b;
+            std::memcpy(&b, &f, sizeof b);
+            return constant(b);
+        }
+        uint64_t b;
+        std::memcpy(&b, &v, sizeof b);
+        return constant(b);
+    }
+};
+
+// The largest finite value of a float type (Halide's Type::max() is +inf).
+inline double largest_finite(Halide::Type t) {
+    return t.bits() == 32 ? 3.4028234663852886e38 : 1.7976931348623157e308;
+}
+
 // Below this power sum, terms of a window may have underflowed: the rescue
 // path recomputes the window scaled by its maximum. K terms each lose at most
 // the smallest normal number, so a sum that is 2^(mantissa + 3) times larger
@@ -92,33 +122,36 @@ inline Halide::Expr underflow_risk_threshold(Halide::Type t, const Halide::Expr 
     return cast(t, kernel_size) * cast(t, Expr(std::ldexp(min_normal, mantissa_bits + 3)));
 }
 
-// The largest finite value of a float type (Halide's Type::max() is +inf).
-inline double largest_finite(Halide::Type t) {
-    return t.bits() == 32 ? 3.4028234663852886e38 : 1.7976931348623157e308;
-}
-
 struct ForwardStages {
-    Halide::Func magnitude;   // |x|, zero beyond L (a partial window = zero padding)
-    Halide::Func powered;     // |x|^p, once per input element (shared by overlapping windows)
-    Halide::Func power_sum;   // sum of |x|^p over each window
-    Halide::Func unscaled;    // power_sum^(1/p): the plain formula, no rescue
-    Halide::Func pooled;      // the result: unscaled, with over/underflowing windows rescued
-    Halide::Func rescue_max;  // max |x| of a window, only evaluated for rescued windows
-    Halide::Func rescue_sum;  // sum of (|x| / max)^p, likewise
-    Halide::Func rescue_below;  // () -> results below this may have lost terms to underflow
-    Halide::Func rescue_above;  // () -> results above this may have overflowed
-    Halide::RDom window;      // k in [0, K)
-    Halide::RDom rescued;     // the windows whose plain power sum over- or underflowed
+    Halide::Func magnitude;        // |x|, zero beyond L (a partial window = zero padding)
+    Halide::Func powered;          // |x|^p, once per input element (shared by overlapping
+                                   // windows); NaN and Inf inputs pass through as themselves
+    Halide::Func power_sum;        // sum of |x|^p over each window
+    Halide::Func unscaled;         // power_sum^(1/p): the plain formula, no rescue
+    Halide::Func pooled;           // the result: NaN/Inf rules applied, over/underflow rescued
+    Halide::Func rescue_max_bits;  // bits of max |x| of a window, only for rescued windows
+    Halide::Func rescue_sum;       // sum of (|x| / max)^p, likewise
+    Halide::Func rescue_bounds;    // () -> {below, above}: results outside need the rescue
+    Halide::RDom window;           // k in [0, K)
+    Halide::RDom rescued;          // the windows whose plain power sum over- or underflowed
 };
 
 // Forward pass. `input(x, c, n)` must be readable on x in [0, L).
+//
+// Halide compiles float arithmetic with LLVM's no-NaN/no-Inf flags, and its
+// pow() maps Inf to a large finite number. So NaN and Inf are carried and
+// tested as bits: powered passes a non-finite |x| through unchanged, sums
+// then propagate it as IEEE hardware does (NaN wins over Inf), and every
+// decision below compares bits, which no fast-math rule can fold away.
 inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &shape,
                                     const Dims &d) {
     using namespace Halide;
     ForwardStages st;
     const Type t = input.output_types()[0];
+    const FloatBits fb(t);
     const Var &x = d.x, &c = d.c, &n = d.n;
     Expr zero = cast(t, 0);
+    Expr inf_bits = fb.constant(fb.infinity);
 
     // Clamped read plus likely(): the loop partitioner drops the select from
     // every window that is entirely inside the input.
@@ -128,51 +161,57 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
         select(inside, abs(input(min(x, shape.in_length - 1), c, n)), zero);
 
     st.powered = Func("powered");
-    st.powered(x, c, n) = power_of(st.magnitude(x, c, n), shape.p);
+    Expr a_bits = fb.bits_of(st.magnitude(x, c, n));
+    st.powered(x, c, n) = select(a_bits >= inf_bits, st.magnitude(x, c, n),
+                                 power_of(st.magnitude(x, c, n), shape.p));
 
     st.window = RDom(0, shape.kernel_size, "k");
+    Expr element = x * shape.stride + st.window;
     st.power_sum = Func("power_sum");
     st.power_sum(x, c, n) = zero;
-    st.power_sum(x, c, n) += st.powered(x * shape.stride + st.window, c, n);
+    st.power_sum(x, c, n) += st.powered(element, c, n);
 
     st.unscaled = Func("unscaled");
     st.unscaled(x, c, n) = root_of(st.power_sum(x, c, n), shape.p);
 
-    // Rescue: a window whose power sum overflowed to +inf, or fell where
-    // underflow may have eaten its terms, is recomputed as
-    // max * (sum (|x| / max)^p)^(1/p), which cannot overflow or underflow.
-    // A window holding NaN has a NaN sum and is never rescued, so the
-    // max (which may drop NaN) never decides its result.
-    st.rescue_max = Func("rescue_max");
-    st.rescue_max(x, c, n) = zero;
-    st.rescue_max(x, c, n) = max(st.rescue_max(x, c, n),
-                                 st.magnitude(x * shape.stride + st.window, c, n));
+    // A NaN or Inf sum is the result as it is (NaN: a NaN input; Inf: an Inf
+    // input, or an overflow that the rescue below recomputes).
+    Expr sum_bits = fb.bits_of(st.power_sum(x, c, n));
+    st.pooled = Func("pooled");
+    st.pooled(x, c, n) =
+        fb.value_of(select(sum_bits >= inf_bits, sum_bits, fb.bits_of(st.unscaled(x, c, n))));
 
+    // Rescue: a window without NaN whose power sum overflowed (or came within
+    // a factor 4 of it: vectorized pow may saturate instead of returning
+    // inf), or fell where underflow may have eaten its terms, is recomputed as
+    //     max * (sum (|x| / max)^p)^(1/p),
+    // which cannot overflow or underflow; an Inf input makes it +Inf.
+    st.rescue_max_bits = Func("rescue_max_bits");
+    st.rescue_max_bits(x, c, n) = fb.constant(0);
+    st.rescue_max_bits(x, c, n) =
+        max(st.rescue_max_bits(x, c, n), fb.bits_of(st.magnitude(element, c, n)));
+
+    Expr m = fb.value_of(st.rescue_max_bits(x, c, n));
     st.rescue_sum = Func("rescue_sum");
     st.rescue_sum(x, c, n) = zero;
-    st.rescue_sum(x, c, n) += power_of(
-        st.magnitude(x * shape.stride + st.window, c, n) / st.rescue_max(x, c, n), shape.p);
+    st.rescue_sum(x, c, n) += power_of(st.magnitude(element, c, n) / m, shape.p);
 
-    // Decided on the result itself (root is monotonic), so that the power
-    // sums need not be kept for the check. Vectorized pow may saturate at the
-    // largest finite value instead of returning inf, so any sum within a
-    // factor 4 of it counts as overflowed.
-    st.rescue_below = Func("rescue_below");
-    st.rescue_below() = root_of(underflow_risk_threshold(t, shape.kernel_size), shape.p);
-    st.rescue_above = Func("rescue_above");
-    st.rescue_above() = root_of(cast(t, Expr(largest_finite(t) / 4)), shape.p);
-
-    st.pooled = Func("pooled");
-    st.pooled(x, c, n) = st.unscaled(x, c, n);
+    // Decided on the result's bits (root is monotonic), so the power sums
+    // need not be kept for the check; the bounds are computed once.
+    st.rescue_bounds = Func("rescue_bounds");
+    st.rescue_bounds() = {root_of(underflow_risk_threshold(t, shape.kernel_size), shape.p),
+                          root_of(cast(t, Expr(largest_finite(t) / 4)), shape.p)};
     st.rescued = RDom(0, windows_starting_inside(shape), "j");
-    Expr plain = st.pooled(st.rescued, c, n);
-    // is_nan is evaluated strictly; plain comparisons may assume no NaN.
-    st.rescued.where(!is_nan(plain) && (plain > st.rescue_above() || plain < st.rescue_below()));
-    Expr m = st.rescue_max(st.rescued, c, n);
-    st.pooled(st.rescued, c, n) =
-        select(m == 0, zero,
-               is_inf(m), m,
-               m * root_of(st.rescue_sum(st.rescued, c, n), shape.p));
+    const Expr &j = st.rescued.x;
+    Expr y_bits = fb.bits_of(st.pooled(j, c, n));
+    st.rescued.where(y_bits <= inf_bits && (y_bits >= fb.bits_of(st.rescue_bounds()[1]) ||
+                                            y_bits < fb.bits_of(st.rescue_bounds()[0])));
+    Expr j_max_bits = st.rescue_max_bits(j, c, n);
+    Expr j_max = fb.value_of(j_max_bits);
+    st.pooled(j, c, n) =
+        fb.value_of(select(j_max_bits >= inf_bits, inf_bits,
+                           fb.bits_of(select(j_max == 0, zero,
+                                             j_max * root_of(st.rescue_sum(j, c, n), shape.p)))));
     return st;
 }
 

@@ -102,13 +102,8 @@ public:
         }
         lppool::BufferFacts facts{dense_along_length(input, output),
                                   this->independent_rows(output)};
-        if (layout == Layout::Rows) {
-            lppool::schedule_forward_cpu_rows(stages, output, p, facts, d, this->knobs(),
-                                              get_target());
-        } else {
-            lppool::schedule_forward_cpu_channels_last(stages, output, p, facts, d,
-                                                       this->knobs(), get_target());
-        }
+        lppool::schedule_forward_cpu(stages, output, layout, p, facts, d, this->knobs(),
+                                     get_target());
     }
 
 private:

@@ -43,107 +43,141 @@ inline int cpu_vector_width(const Halide::Func &f, const Halide::Target &target,
     return target.natural_vector_size(f.output_types()[0]) * knobs.vector_multiple;
 }
 
-// Rows layout forward: each task produces one row (or one stretch of a long
-// row) of outputs. |x|^p is computed once per chunk of outputs into a small
-// buffer that the window sums read, so overlapping windows (S < K) reuse it.
-// The rare rescue pass runs per row over the finished row buffer.
-inline void schedule_forward_cpu_rows(ForwardStages &st, Halide::Func output,
-                                      const Halide::Expr &p, const BufferFacts &facts,
-                                      const Dims &d, const CpuKnobs &knobs,
-                                      const Halide::Target &target) {
+// Split of a row-level stage along x: tasks of `long_chunk_outputs` (the
+// parallel unit when rows are few), chunks of `chunk_outputs` (the unit over
+// which |x|^p is computed once and reused), and vectors.
+struct RowLoops {
+    Halide::Var task{"task"}, in_task{"in_task"}, chunk{"chunk"}, in_chunk{"in_chunk"},
+        xv{"xv"}, co{"co"}, lane{"lane"};
+};
+
+// Splits and vectorizes stage `s` along x, with a task level on top when
+// `tasks` is set. Reductions over the window get the k loop just outside the
+// vector lanes, so each window's sum stays in registers.
+inline void split_along_length(Halide::Stage s, bool tasks, const Dims &d, const RowLoops &v,
+                               const CpuKnobs &knobs, int vec, const Halide::RDom *window) {
     using namespace Halide;
-    const int vec = cpu_vector_width(output, target, knobs);
     const TailStrategy guard = TailStrategy::GuardWithIf;
-    Var row("row"), task("task"), in_task("in_task"), chunk("chunk"), in_chunk("in_chunk"),
-        xv("xv"), lane("lane");
-    RVar jt("jt"), ji("ji");
-    Expr many_rows = facts.rows >= knobs.min_parallel_rows;
-
-    output.fuse(d.c, d.n, row).vectorize(d.x, vec, guard);
-    output.specialize(many_rows && facts.dense_along_length).parallel(row);
-    output.specialize(many_rows).parallel(row);
-    output.specialize(facts.dense_along_length);
-
-    // The pooled row: tasks along L only when there are few rows.
-    st.pooled.compute_at(output, row);
-    Stage pooled_long = st.pooled.specialize(!many_rows);
-    pooled_long.split(d.x, task, in_task, knobs.long_chunk_outputs, guard)
-        .parallel(task)
-        .split(in_task, chunk, in_chunk, knobs.chunk_outputs, guard)
-        .split(in_chunk, xv, lane, vec, guard)
-        .vectorize(lane);
-    specialize_exact_powers(pooled_long, p);
-    st.pooled.split(d.x, chunk, in_chunk, knobs.chunk_outputs, guard)
-        .split(in_chunk, xv, lane, vec, guard)
-        .vectorize(lane);
-    specialize_exact_powers(st.pooled, p);
-
-    // Rescue pass: a scalar scan of the row; the scaled recomputation runs only
-    // inside the branch for windows that need it. Each j touches only pooled(j),
-    // so splitting it across tasks races on nothing.
-    Stage rescue = st.pooled.update(0);
-    rescue.split(st.rescued.x, jt, ji, knobs.long_chunk_outputs, guard);
-    rescue.specialize(!many_rows).parallel(jt).allow_race_conditions();
-    st.rescue_max.compute_at(st.pooled, ji);
-    st.rescue_sum.compute_at(st.pooled, ji);
-    st.rescue_below.compute_root();
-    st.rescue_above.compute_root();
-
-    st.power_sum.compute_at(st.pooled, xv).vectorize(d.x, vec, guard);
-    st.power_sum.update(0).reorder(d.x, st.window.x).vectorize(d.x, vec, guard);
-
-    st.powered.compute_at(st.pooled, chunk).vectorize(d.x, vec, TailStrategy::RoundUp);
-    st.powered.specialize(facts.dense_along_length);
-    specialize_exact_powers(st.powered, p);
+    if (tasks) {
+        s.split(d.x, v.task, v.in_task, knobs.long_chunk_outputs, guard)
+            .split(v.in_task, v.chunk, v.in_chunk, knobs.chunk_outputs, guard);
+    } else {
+        s.split(d.x, v.chunk, v.in_chunk, knobs.chunk_outputs, guard);
+    }
+    s.split(v.in_chunk, v.xv, v.lane, vec, guard);
+    if (window) {
+        s.reorder(v.lane, window->x, v.xv, v.chunk);
+    }
+    s.vectorize(v.lane);
+    if (tasks) {
+        s.parallel(v.task);
+    }
 }
 
-// Channels-last forward: vectors run across C (contiguous), so every load is
-// dense whatever K and S are. Tasks are batch items, or stretches of L.
-inline void schedule_forward_cpu_channels_last(ForwardStages &st, Halide::Func output,
-                                               const Halide::Expr &p, const BufferFacts &facts,
-                                               const Dims &d, const CpuKnobs &knobs,
-                                               const Halide::Target &target) {
+// Same for channels-last: vectors run across C (contiguous); x is split
+// into tasks and chunks as above.
+inline void split_across_channels(Halide::Stage s, bool tasks, const Dims &d, const RowLoops &v,
+                                  const CpuKnobs &knobs, int vec, const Halide::RDom *window) {
+    using namespace Halide;
+    const TailStrategy guard = TailStrategy::GuardWithIf;
+    const Var &co = v.co;
+    if (tasks) {
+        s.split(d.x, v.task, v.in_task, knobs.long_chunk_outputs, guard)
+            .split(v.in_task, v.chunk, v.in_chunk, knobs.chunk_outputs, guard);
+    } else {
+        s.split(d.x, v.chunk, v.in_chunk, knobs.chunk_outputs, guard);
+    }
+    s.split(d.c, co, v.lane, vec, guard);
+    if (window) {
+        s.reorder(v.lane, window->x, co, v.in_chunk, v.chunk);
+    } else {
+        s.reorder(v.lane, co, v.in_chunk, v.chunk);
+    }
+    s.vectorize(v.lane);
+    if (tasks) {
+        s.parallel(v.task);
+    }
+}
+
+// Forward for either layout. The window statistics (power sum, max |x|
+// bits), the pooled values and the rescue pass are computed per row (rows
+// layout) or per batch item (channels-last) into small buffers that the
+// output then copies; |x|^p is computed once per chunk of outputs, so
+// overlapping windows (S < K) reuse it. Rows are shared across threads, or,
+// when there are few, tasks along L.
+inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout layout,
+                                 const Halide::Expr &p, const BufferFacts &facts, const Dims &d,
+                                 const CpuKnobs &knobs, const Halide::Target &target) {
     using namespace Halide;
     const int vec = cpu_vector_width(output, target, knobs);
     const TailStrategy guard = TailStrategy::GuardWithIf;
-    Var task("task"), in_task("in_task"), chunk("chunk"), in_chunk("in_chunk"), co("co"),
-        lane("lane");
+    const bool rows_layout = layout == Layout::Rows;
+    RowLoops v;
+    Var row("row");
     RVar jt("jt"), ji("ji");
     Expr many_rows = facts.rows >= knobs.min_parallel_rows;
+    // Each row-level stage gets two schedules: tasks along L when rows are
+    // few, plain chunks otherwise. Both have the `chunk` loop that powered
+    // is computed at. Returns {few-rows branch, default branch}.
+    auto split = [&](Stage s, const RDom *window = nullptr) {
+        Stage few = s.specialize(!many_rows);
+        for (bool tasks : {true, false}) {
+            Stage target_stage = tasks ? few : s;
+            if (rows_layout) {
+                split_along_length(target_stage, tasks, d, v, knobs, vec, window);
+            } else {
+                split_across_channels(target_stage, tasks, d, v, knobs, vec, window);
+            }
+        }
+        return std::make_pair(few, s);
+    };
 
-    output.reorder(d.c, d.x, d.n).vectorize(d.c, vec, guard);
-    output.specialize(many_rows).parallel(d.n);
+    LoopLevel row_level;
+    if (rows_layout) {
+        output.fuse(d.c, d.n, row).vectorize(d.x, vec, guard);
+        Stage rows = output.specialize(many_rows);
+        rows.parallel(row);
+        rows.specialize(facts.dense_along_length);
+        output.specialize(facts.dense_along_length);
+        row_level = LoopLevel(output, row);
+    } else {
+        output.reorder(d.c, d.x, d.n).vectorize(d.c, vec, guard);
+        output.specialize(many_rows).parallel(d.n);
+        row_level = LoopLevel(output, d.n);
+    }
 
-    st.pooled.compute_at(output, d.n);
-    Stage pooled_long = st.pooled.specialize(!many_rows);
-    pooled_long.reorder(d.c, d.x)
-        .split(d.x, task, in_task, knobs.long_chunk_outputs, guard)
-        .parallel(task)
-        .split(in_task, chunk, in_chunk, knobs.chunk_outputs, guard)
-        .split(d.c, co, lane, vec, guard)
-        .reorder(lane, in_chunk, co, chunk, task)
-        .vectorize(lane);
-    specialize_exact_powers(pooled_long, p);
-    st.pooled.reorder(d.c, d.x)
-        .split(d.x, chunk, in_chunk, knobs.chunk_outputs, guard)
-        .split(d.c, co, lane, vec, guard)
-        .reorder(lane, in_chunk, co, chunk)
-        .vectorize(lane);
-    specialize_exact_powers(st.pooled, p);
+    // Window power sums, per vector of outputs, in registers.
+    st.power_sum.compute_at(st.pooled, rows_layout ? v.xv : v.co);
+    if (rows_layout) {
+        st.power_sum.vectorize(d.x, vec, guard);
+        st.power_sum.update(0).reorder(d.x, st.window.x).vectorize(d.x, vec, guard);
+    } else {
+        st.power_sum.vectorize(d.c, vec, guard);
+        st.power_sum.update(0).reorder(d.c, st.window.x, d.x).vectorize(d.c, vec, guard);
+    }
+    st.powered.compute_at(st.pooled, v.chunk);
+    if (rows_layout) {
+        st.powered.vectorize(d.x, vec, TailStrategy::RoundUp);
+        st.powered.specialize(facts.dense_along_length);
+    } else {
+        st.powered.reorder(d.c, d.x).vectorize(d.c, vec, guard);
+    }
+    specialize_exact_powers(st.powered, p);
+
+    // Pooled values, then the rescue scan: scalar, with the scaled
+    // recomputation only inside the branch for windows that need it. Each j
+    // touches only pooled(j), so splitting it across tasks races on nothing.
+    st.pooled.compute_at(row_level);
+    auto [pooled_few, pooled_many] = split(st.pooled);
+    specialize_exact_powers(pooled_few, p);
+    specialize_exact_powers(pooled_many, p);
 
     Stage rescue = st.pooled.update(0);
     rescue.split(st.rescued.x, jt, ji, knobs.long_chunk_outputs, guard);
     rescue.specialize(!many_rows).parallel(jt).allow_race_conditions();
-    st.rescue_max.compute_at(st.pooled, ji);
+    st.rescue_max_bits.compute_at(st.pooled, ji);
     st.rescue_sum.compute_at(st.pooled, ji);
-    st.rescue_below.compute_root();
-    st.rescue_above.compute_root();
-
-    st.power_sum.compute_at(st.pooled, in_chunk).vectorize(d.c, vec, guard);
-    st.power_sum.update(0).reorder(d.c, st.window.x, d.x).vectorize(d.c, vec, guard);
-
-    st.powered.compute_at(st.pooled, co).reorder(d.c, d.x).vectorize(d.c, vec, guard);
-    specialize_exact_powers(st.powered, p);
+    st.rescue_bounds.compute_root();
 }
 
 // Rows layout backward: dx is produced directly, each element gathering the
