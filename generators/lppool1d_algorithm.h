@@ -12,7 +12,6 @@
 
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 
 #include "Halide.h"
 
@@ -82,28 +81,15 @@ inline Halide::Expr power_minus_one_of(const Halide::Expr &a, const Halide::Expr
 // the unsigned order of the bits is the numeric order.
 struct FloatBits {
     Halide::Type float_type, bits_type;
-    uint64_t infinity, quiet_nan;
+    uint64_t infinity;
 
     explicit FloatBits(Halide::Type t)
         : float_type(t), bits_type(Halide::UInt(t.bits())),
-          infinity(t.bits() == 32 ? 0x7f800000ull : 0x7ff0000000000000ull),
-          quiet_nan(t.bits() == 32 ? 0x7fc00000ull : 0x7ff8000000000000ull) {}
+          infinity(t.bits() == 32 ? 0x7f800000ull : 0x7ff0000000000000ull) {}
 
     Halide::Expr bits_of(const Halide::Expr &v) const { return Halide::reinterpret(bits_type, v); }
     Halide::Expr value_of(const Halide::Expr &b) const { return Halide::reinterpret(float_type, b); }
     Halide::Expr constant(uint64_t b) const { return Halide::cast(bits_type, Halide::Expr(b)); }
-    // Bits of a non-negative float constant.
-    Halide::Expr bits_of_constant(double v) const {
-        if (float_type.bits() == 32) {
-            float f = static_cast<float>(v);
-            uint32_t b;
-            std::memcpy(&b, &f, sizeof b);
-            return constant(b);
-        }
-        uint64_t b;
-        std::memcpy(&b, &v, sizeof b);
-        return constant(b);
-    }
 };
 
 // The largest finite value of a float type (Halide's Type::max() is +inf).

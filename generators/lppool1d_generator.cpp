@@ -151,13 +151,8 @@ public:
         lppool::BufferFacts facts{
             dense_along_length(input, output, grad_output, grad_input),
             this->independent_rows(grad_input)};
-        if (layout == Layout::Rows) {
-            lppool::schedule_backward_cpu_rows(stages, grad_input, p, facts, d, this->knobs(),
-                                               get_target());
-        } else {
-            lppool::schedule_backward_cpu_channels_last(stages, grad_input, p, facts, d,
-                                                        this->knobs(), get_target());
-        }
+        lppool::schedule_backward_cpu(stages, grad_input, layout, p, facts, d, this->knobs(),
+                                      get_target());
     }
 
 private:

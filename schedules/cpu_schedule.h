@@ -99,12 +99,31 @@ inline void split_across_channels(Halide::Stage s, bool tasks, const Dims &d, co
     }
 }
 
-// Forward for either layout. The window statistics (power sum, max |x|
-// bits), the pooled values and the rescue pass are computed per row (rows
-// layout) or per batch item (channels-last) into small buffers that the
-// output then copies; |x|^p is computed once per chunk of outputs, so
-// overlapping windows (S < K) reuse it. Rows are shared across threads, or,
-// when there are few, tasks along L.
+// Gives a row-level stage two schedules: tasks along L (run in parallel)
+// when rows are few, plain chunks otherwise. Both have the `chunk` and
+// vector loops that producers are computed at. Returns {few-rows branch,
+// default branch}.
+inline std::pair<Halide::Stage, Halide::Stage> split_row_stage(
+    Halide::Stage s, Layout layout, const Halide::Expr &many_rows, const Dims &d,
+    const RowLoops &v, const CpuKnobs &knobs, int vec, const Halide::RDom *window = nullptr) {
+    Halide::Stage few = s.specialize(!many_rows);
+    for (bool tasks : {true, false}) {
+        Halide::Stage target_stage = tasks ? few : s;
+        if (layout == Layout::Rows) {
+            split_along_length(target_stage, tasks, d, v, knobs, vec, window);
+        } else {
+            split_across_channels(target_stage, tasks, d, v, knobs, vec, window);
+        }
+    }
+    return {few, s};
+}
+
+// Forward for either layout. The pooled values and the rescue pass are
+// computed per row (rows layout) or per batch item (channels-last) into a
+// small buffer that the output then copies; window power sums stay in
+// registers, one vector of outputs at a time; |x|^p is computed once per
+// chunk of outputs, so overlapping windows (S < K) reuse it. Rows are shared
+// across threads, or, when there are few, tasks along L.
 inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout layout,
                                  const Halide::Expr &p, const BufferFacts &facts, const Dims &d,
                                  const CpuKnobs &knobs, const Halide::Target &target) {
@@ -116,22 +135,6 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
     Var row("row");
     RVar jt("jt"), ji("ji");
     Expr many_rows = facts.rows >= knobs.min_parallel_rows;
-    // Each row-level stage gets two schedules: tasks along L when rows are
-    // few, plain chunks otherwise. Both have the `chunk` loop that powered
-    // is computed at. Returns {few-rows branch, default branch}.
-    auto split = [&](Stage s, const RDom *window = nullptr) {
-        Stage few = s.specialize(!many_rows);
-        for (bool tasks : {true, false}) {
-            Stage target_stage = tasks ? few : s;
-            if (rows_layout) {
-                split_along_length(target_stage, tasks, d, v, knobs, vec, window);
-            } else {
-                split_across_channels(target_stage, tasks, d, v, knobs, vec, window);
-            }
-        }
-        return std::make_pair(few, s);
-    };
-
     LoopLevel row_level;
     if (rows_layout) {
         output.fuse(d.c, d.n, row).vectorize(d.x, vec, guard);
@@ -168,7 +171,7 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
     // recomputation only inside the branch for windows that need it. Each j
     // touches only pooled(j), so splitting it across tasks races on nothing.
     st.pooled.compute_at(row_level);
-    auto [pooled_few, pooled_many] = split(st.pooled);
+    auto [pooled_few, pooled_many] = split_row_stage(st.pooled, layout, many_rows, d, v, knobs, vec);
     specialize_exact_powers(pooled_few, p);
     specialize_exact_powers(pooled_many, p);
 
@@ -180,60 +183,41 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
     st.rescue_bounds.compute_root();
 }
 
-// Rows layout backward: dx is produced directly, each element gathering the
-// ceil(K/S) windows that contain it; vectorized along L, parallel over rows
-// or stretches of L.
-inline void schedule_backward_cpu_rows(BackwardStages &st, Halide::Func grad_input,
-                                       const Halide::Expr &p, const BufferFacts &facts,
-                                       const Dims &d, const CpuKnobs &knobs,
-                                       const Halide::Target &target) {
+// Backward for either layout: dx is produced directly, each element
+// gathering the ceil(K/S) windows that contain it, vectorized along L (rows)
+// or across C (channels-last), parallel over rows or, when they are few,
+// over tasks along L.
+inline void schedule_backward_cpu(BackwardStages &st, Halide::Func grad_input, Layout layout,
+                                  const Halide::Expr &p, const BufferFacts &facts, const Dims &d,
+                                  const CpuKnobs &knobs, const Halide::Target &target) {
     using namespace Halide;
     const int vec = cpu_vector_width(grad_input, target, knobs);
     const TailStrategy guard = TailStrategy::GuardWithIf;
-    Var row("row"), task("task"), in_task("in_task"), xv("xv"), lane("lane");
+    const bool rows_layout = layout == Layout::Rows;
+    RowLoops v;
+    Var row("row");
     Expr many_rows = facts.rows >= knobs.min_parallel_rows;
-    const int elements_per_task = knobs.long_chunk_outputs * 4;
 
-    grad_input.fuse(d.c, d.n, row)
-        .split(d.x, task, in_task, elements_per_task, guard)
-        .split(in_task, xv, lane, vec, guard)
-        .vectorize(lane);
-    Stage rows_parallel = grad_input.specialize(many_rows);
-    rows_parallel.parallel(row);
-    rows_parallel.specialize(facts.dense_along_length);
-    grad_input.parallel(task);
-    grad_input.specialize(facts.dense_along_length);
+    if (rows_layout) {
+        grad_input.fuse(d.c, d.n, row);
+    }
+    auto [few, many] = split_row_stage(grad_input, layout, many_rows, d, v, knobs, vec);
+    many.parallel(rows_layout ? row : d.n);
+    if (rows_layout) {
+        few.specialize(facts.dense_along_length);
+        many.specialize(facts.dense_along_length);
+    }
 
-    st.grad_input.compute_at(grad_input, xv).vectorize(d.x, vec, guard);
+    st.grad_input.compute_at(grad_input, rows_layout ? v.xv : v.co);
     Stage gather = st.grad_input.update(0);
-    gather.reorder(d.x, st.windows.x).vectorize(d.x, vec, guard);
-    specialize_exact_powers(gather.specialize(facts.dense_along_length), p);
-    specialize_exact_powers(gather, p);
-}
-
-// Channels-last backward: vectors across C, tasks over batch items or L.
-inline void schedule_backward_cpu_channels_last(BackwardStages &st, Halide::Func grad_input,
-                                                const Halide::Expr &p, const BufferFacts &facts,
-                                                const Dims &d, const CpuKnobs &knobs,
-                                                const Halide::Target &target) {
-    using namespace Halide;
-    const int vec = cpu_vector_width(grad_input, target, knobs);
-    const TailStrategy guard = TailStrategy::GuardWithIf;
-    Var task("task"), in_task("in_task"), co("co"), lane("lane");
-    Expr many_rows = facts.rows >= knobs.min_parallel_rows;
-    const int elements_per_task = knobs.long_chunk_outputs;
-
-    grad_input.reorder(d.c, d.x, d.n)
-        .split(d.x, task, in_task, elements_per_task, guard)
-        .split(d.c, co, lane, vec, guard)
-        .reorder(lane, co, in_task, task, d.n)
-        .vectorize(lane);
-    grad_input.specialize(many_rows).parallel(d.n);
-    grad_input.parallel(task);
-
-    st.grad_input.compute_at(grad_input, co).vectorize(d.c, vec, guard);
-    Stage gather = st.grad_input.update(0);
-    gather.reorder(d.c, st.windows.x).vectorize(d.c, vec, guard);
+    if (rows_layout) {
+        st.grad_input.vectorize(d.x, vec, guard);
+        gather.reorder(d.x, st.windows.x).vectorize(d.x, vec, guard);
+        specialize_exact_powers(gather.specialize(facts.dense_along_length), p);
+    } else {
+        st.grad_input.vectorize(d.c, vec, guard);
+        gather.reorder(d.c, st.windows.x, d.x).vectorize(d.c, vec, guard);
+    }
     specialize_exact_powers(gather, p);
 }
 

@@ -47,30 +47,15 @@ void check_backward_case(Layout layout, int rank, double p, int64_t K, int64_t S
 }  // namespace
 
 TEST_CASE("backward matches the float64 reference over the grid", "[backward][grid]") {
-    const double ps[] = {0.5, 1, 1.5, 2, 2.5, 3, 7, 200};
-    const int64_t Ks[] = {1, 2, 3, 4, 7, 16, 33};
     std::mt19937 rng(4321);
-    int cases = 0;
-    for (double p : ps) {
-        for (int64_t K : Ks) {
-            for (int64_t S : {int64_t(1), int64_t(2), K, K + 3}) {
-                for (bool ceil_mode : {false, true}) {
-                    for (int64_t L : {K, K + 1, K + S - 1, K + S, 2 * K + 3 * S + 1, 300 + K}) {
-                        const Layout layout = Layout(cases % 3);
-                        const int rank = 2 + (cases / 3) % 2;
-                        const bool use_view = (cases / 6) % 2;
-                        if (cases % 2) {
-                            check_backward_case<float>(layout, rank, p, K, S, ceil_mode, L, rng, use_view);
-                        } else {
-                            check_backward_case<double>(layout, rank, p, K, S, ceil_mode, L, rng, use_view);
-                        }
-                        cases++;
-                    }
-                }
-            }
+    const int cases = test::for_each_grid_case([&](const test::GridCase &g) {
+        if (g.f32) {
+            check_backward_case<float>(g.layout, g.rank, g.p, g.K, g.S, g.ceil_mode, g.L, rng, g.use_view);
+        } else {
+            check_backward_case<double>(g.layout, g.rank, g.p, g.K, g.S, g.ceil_mode, g.L, rng, g.use_view);
         }
-    }
-    CHECK(cases == 8 * 7 * 4 * 2 * 6);
+    });
+    CHECK(cases == test::kGridCases);
 }
 
 TEST_CASE("backward: parallel paths (many rows, one long row)", "[backward]") {

@@ -171,4 +171,45 @@ void require_matches(const Tensor<T> &got, const reference::Tensor &want, double
     }
 }
 
+// One point of the test grid: hyper-parameters and length, plus the layout,
+// rank, API (Halide buffer or TensorView) and dtype it runs with.
+struct GridCase {
+    double p;
+    int64_t K, S;
+    bool ceil_mode;
+    int64_t L;
+    Layout layout;
+    int rank;
+    bool use_view;
+    bool f32;
+};
+
+// The grid: p in {0.5, 1, 1.5, 2, 2.5, 3, 7, 200}, K in {1, 2, 3, 4, 7, 16, 33},
+// S in {1, 2, K, K+3}, ceil_mode on/off, and L at and around K and the window
+// boundaries plus one long enough for several vectors and chunks. Layout,
+// rank, API and dtype cycle with the case number, so each appears with every
+// p, K and S. Returns the number of cases run.
+template <typename Run>
+int for_each_grid_case(Run &&run) {
+    const double ps[] = {0.5, 1, 1.5, 2, 2.5, 3, 7, 200};
+    const int64_t Ks[] = {1, 2, 3, 4, 7, 16, 33};
+    int cases = 0;
+    for (double p : ps) {
+        for (int64_t K : Ks) {
+            for (int64_t S : {int64_t(1), int64_t(2), K, K + 3}) {
+                for (bool ceil_mode : {false, true}) {
+                    for (int64_t L : {K, K + 1, K + S - 1, K + S, 2 * K + 3 * S + 1, 300 + K}) {
+                        run(GridCase{p, K, S, ceil_mode, L, Layout(cases % 3), 2 + (cases / 3) % 2,
+                                     (cases / 6) % 2 == 1, cases % 2 == 1});
+                        cases++;
+                    }
+                }
+            }
+        }
+    }
+    return cases;
+}
+
+inline constexpr int kGridCases = 8 * 7 * 4 * 2 * 6;
+
 }  // namespace test
