@@ -108,7 +108,7 @@ Rank3 as_rank3(const halide_buffer_t &b) {
     }
     if (b.dimensions == 2) {
         // A batch of one; its stride is never used to step.
-        r.dims[2] = halide_dimension_t(0, 1, b.dim[1].extent * b.dim[1].stride);
+        r.dims[2] = halide_dimension_t(0, 1, 0);
     }
     r.buffer.dimensions = 3;
     r.buffer.dim = r.dims;
