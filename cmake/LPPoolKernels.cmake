@@ -17,29 +17,35 @@ endif ()
 set(LPPOOL_CPU_TARGETS "${_lppool_default_targets}" CACHE STRING
     "Halide targets of the CPU kernels, best first; the last is the fallback")
 
-set(_lppool_runtime "")
-
-# lppool_add_kernel(<name> GENERATOR <gen> [PARAMS ...])
+# lppool_add_kernel(<name> FROM <generator target> GENERATOR <gen>
+#                   [AUTOSCHEDULER <plugin target>] [PARAMS ...])
+# The first kernel added creates the shared Halide runtime; every later one,
+# in any directory, uses it.
 function(lppool_add_kernel NAME)
-  cmake_parse_arguments(ARG "" "GENERATOR" "PARAMS" ${ARGN})
+  cmake_parse_arguments(ARG "" "FROM;GENERATOR;AUTOSCHEDULER" "PARAMS" ${ARGN})
   set(extra_outputs "")
   if (LPPOOL_EMIT_STMT)
     set(extra_outputs STMT ${NAME}_stmt ASSEMBLY ${NAME}_asm)
   endif ()
-  if (_lppool_runtime)
-    set(runtime_arg USE_RUNTIME ${_lppool_runtime})
-  else ()
-    set(runtime_arg "")
+  get_property(runtime GLOBAL PROPERTY LPPOOL_HALIDE_RUNTIME)
+  set(runtime_arg "")
+  if (runtime)
+    set(runtime_arg USE_RUNTIME ${runtime})
   endif ()
-  add_halide_library(${NAME} FROM lppool1d_generators
+  set(autoscheduler_arg "")
+  if (ARG_AUTOSCHEDULER)
+    set(autoscheduler_arg AUTOSCHEDULER ${ARG_AUTOSCHEDULER})
+  endif ()
+  add_halide_library(${NAME} FROM ${ARG_FROM}
                      GENERATOR ${ARG_GENERATOR}
                      FUNCTION_NAME ${NAME}
                      TARGETS ${LPPOOL_CPU_TARGETS}
                      FEATURES user_context
                      PARAMS ${ARG_PARAMS}
                      ${runtime_arg}
+                     ${autoscheduler_arg}
                      ${extra_outputs})
-  if (NOT _lppool_runtime)
-    set(_lppool_runtime ${NAME}.runtime PARENT_SCOPE)
+  if (NOT runtime)
+    set_property(GLOBAL PROPERTY LPPOOL_HALIDE_RUNTIME ${NAME}.runtime)
   endif ()
 endfunction ()

@@ -58,6 +58,9 @@ void plain_loop_forward(const float *x, float *y, int64_t rows, int64_t L, doubl
 }  // namespace
 
 int main() {
+    // One thread until the single-thread timing below: Halide 14 cannot lower
+    // the thread count once its workers have started; raising it works.
+    lppool::set_num_threads(1);
     std::printf("LPPool1d demo\n\n");
 
     // Seed example 1: p=2, K=4 on ones(1, 8, 16) -> (1, 8, 4), every value sqrt(4) = 2.
@@ -106,10 +109,9 @@ int main() {
     std::printf("\nSignal (N=%lld, C=%lld, L=%lld) float32, LPPool1d(%s): %lld outputs per row\n",
                 (long long)N, (long long)C, (long long)L, pool.extra_repr().c_str(), (long long)out_len);
 
-    Timing fwd = time_ms([&] { pool.forward(x, y); }, reps);
-    lppool::set_num_threads(1);
     Timing fwd1 = time_ms([&] { pool.forward(x, y); }, reps);
     lppool::set_num_threads(0);
+    Timing fwd = time_ms([&] { pool.forward(x, y); }, reps);
     Timing plain = time_ms([&] { plain_loop_forward(x.data(), y_plain.data(), N * C, L, p, K, K); }, reps);
     Timing bwd = time_ms([&] { pool.backward(x, y, dy, dx); }, reps);
 

@@ -21,6 +21,7 @@ using lppool::Layout;
 const std::map<std::string, Layout> kLayoutNames = {
     {"rows", Layout::Rows},
     {"channels_last", Layout::ChannelsLast},
+    {"contiguous", Layout::Contiguous},
 };
 
 // Every buffer starts at 0 in each dimension; strides are the layout's business.
@@ -31,11 +32,14 @@ void require_zero_mins(Buffers &...buffers) {
     }
 }
 
-// Rows kernels take any strides; channels-last kernels require C contiguous.
+// Rows kernels take any strides; channels-last kernels require C contiguous;
+// contiguous kernels require L contiguous (Halide's default).
 template <typename... Buffers>
 void apply_layout(Layout layout, Buffers &...buffers) {
     require_zero_mins(buffers...);
-    (buffers.dim(0).set_stride(Expr()), ...);
+    if (layout != Layout::Contiguous) {
+        (buffers.dim(0).set_stride(Expr()), ...);
+    }
     if (layout == Layout::ChannelsLast) {
         (buffers.dim(1).set_stride(1), ...);
     }
@@ -69,8 +73,8 @@ protected:
     // Rows the schedule can run in parallel without splitting L.
     template <typename B>
     Expr independent_rows(const B &out) const {
-        return layout == Layout::Rows ? out.dim(1).extent() * out.dim(2).extent()
-                                      : out.dim(2).extent();
+        return layout == Layout::ChannelsLast ? out.dim(2).extent()
+                                              : out.dim(1).extent() * out.dim(2).extent();
     }
 };
 

@@ -116,10 +116,15 @@ Rank3 as_rank3(const halide_buffer_t &b) {
 }
 
 // Channels-last kernels need C contiguous in every buffer; they pay off when
-// L is not also contiguous and there are several channels to vectorize over.
+// L is not also contiguous and there is at least a vector's worth of
+// channels. With fewer (stereo audio), the rows kernel's strided loads along
+// L win: interleaved stereo (case g of bench/) ran 160 ms channels-last.
+constexpr int kMinChannelsForChannelsLast = 8;
+
 bool is_channels_last(std::initializer_list<const halide_buffer_t *> buffers) {
     for (const halide_buffer_t *b : buffers) {
-        if (b->dim[1].stride != 1 || b->dim[1].extent < 2 || b->dim[0].stride == 1) {
+        if (b->dim[1].stride != 1 || b->dim[1].extent < kMinChannelsForChannelsLast ||
+            b->dim[0].stride == 1) {
             return false;
         }
     }

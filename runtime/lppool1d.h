@@ -58,7 +58,10 @@ TensorView<T> contiguous_view(T *data, std::initializer_list<int64_t> sizes) {
     return v;
 }
 
-// Sets the number of threads Halide's pool uses for every kernel (0: one per core).
+// Sets the number of threads Halide's pool uses for every kernel (0: one per
+// core). Halide 14 never retires worker threads it has started: lowering the
+// count takes effect only if set before the first kernel call (or through the
+// HL_NUM_THREADS environment variable); raising it works at any time.
 void set_num_threads(int threads);
 
 class LPPool1d {

@@ -15,6 +15,7 @@ namespace lppool {
 enum class Layout {
     Rows,          // any strides; fast path when L is contiguous (NCL)
     ChannelsLast,  // C contiguous (NLC, interleaved audio): vectorized across channels
+    Contiguous,    // L contiguous only, declared to Halide (for autoscheduled peers)
 };
 
 struct CpuKnobs {
@@ -109,7 +110,7 @@ inline std::pair<Halide::Stage, Halide::Stage> split_row_stage(
     Halide::Stage few = s.specialize(!many_rows);
     for (bool tasks : {true, false}) {
         Halide::Stage target_stage = tasks ? few : s;
-        if (layout == Layout::Rows) {
+        if (layout != Layout::ChannelsLast) {
             split_along_length(target_stage, tasks, d, v, knobs, vec, window);
         } else {
             split_across_channels(target_stage, tasks, d, v, knobs, vec, window);
@@ -130,7 +131,7 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
     using namespace Halide;
     const int vec = cpu_vector_width(output, target, knobs);
     const TailStrategy guard = TailStrategy::GuardWithIf;
-    const bool rows_layout = layout == Layout::Rows;
+    const bool rows_layout = layout != Layout::ChannelsLast;
     RowLoops v;
     Var row("row");
     RVar jt("jt"), ji("ji");
@@ -193,7 +194,7 @@ inline void schedule_backward_cpu(BackwardStages &st, Halide::Func grad_input, L
     using namespace Halide;
     const int vec = cpu_vector_width(grad_input, target, knobs);
     const TailStrategy guard = TailStrategy::GuardWithIf;
-    const bool rows_layout = layout == Layout::Rows;
+    const bool rows_layout = layout != Layout::ChannelsLast;
     RowLoops v;
     Var row("row");
     Expr many_rows = facts.rows >= knobs.min_parallel_rows;

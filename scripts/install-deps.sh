@@ -9,6 +9,10 @@ packages=(
   catch2                   # Catch2 v2 test framework
   python3-torch python3-numpy  # PyTorch lp_pool1d cross-check in tests
 )
+# bench/run.sh also needs Google Benchmark and matplotlib for the plots.
+if [ "${1:-}" = "--bench" ]; then
+  packages+=(libbenchmark-dev python3-matplotlib)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

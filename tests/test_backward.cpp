@@ -223,3 +223,34 @@ TEST_CASE("backward: S > K leaves gaps with zero gradient; large p does not over
     CHECK(dxl(0, 0) > 0.5f);  // the max element carries most of the gradient
     CHECK(dxl(4, 0) == Approx(0.0f).margin(1e-30));
 }
+
+// Channels-last kernels run when C is contiguous and there are at least 8
+// channels (fewer go to the rows kernel's strided path, covered by the grid).
+TEST_CASE("channels-last kernels: forward and backward with C >= 8", "[forward][backward]") {
+    std::mt19937 rng(31);
+    for (int64_t C : {8, 9, 37}) {
+        for (double p : {1.0, 2.0, 3.0, 2.5, 0.5, 200.0}) {
+            for (auto [K, S, ceil_mode, L] : {std::tuple<int64_t, int64_t, bool, int64_t>{4, 4, false, 64},
+                                              {3, 1, true, 50}, {7, 2, true, 301}, {1, 1, false, 5},
+                                              {5, 8, true, 77}}) {
+                for (int64_t N : {1, 9}) {  // few batch items: tasks along L; many: per item
+                    INFO("C=" << C << " N=" << N << " p=" << p << " K=" << K << " S=" << S
+                              << " ceil=" << ceil_mode << " L=" << L);
+                    lppool::LPPool1d pool(p, K, S, ceil_mode);
+                    auto x = test::make_tensor<float>(Layout::NLC, 3, N, C, L);
+                    test::fill_random(x, rng);
+                    auto y = test::make_tensor<float>(Layout::NLC, 3, N, C, pool.output_length(L));
+                    pool.forward(x.buffer, y.buffer);
+                    test::require_matches(y, reference::forward(x.to_reference(), p, K, S, ceil_mode), 1e-5);
+
+                    auto dy = test::make_tensor<float>(Layout::NLC, 3, N, C, y.L);
+                    test::fill_random(dy, rng);
+                    auto dx = test::make_tensor<float>(Layout::NLC, 3, N, C, L);
+                    pool.backward(x.buffer, y.buffer, dy.buffer, dx.buffer);
+                    auto want = reference::backward(x.to_reference(), y.to_reference(), dy.to_reference(), p, K, S);
+                    test::require_matches(dx, want.grad_x, backward_tolerance<float>(p), &want.magnitude);
+                }
+            }
+        }
+    }
+}

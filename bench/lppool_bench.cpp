@@ -1,0 +1,269 @@
+// LPPool1d benchmarks (Google Benchmark): our kernels, the plain C++ loop,
+// Halide's autoschedulers on the same algorithm, and the roofline probes
+// (read-only reduction, copy) over buffers of each case's input size, at 1
+// and 2 threads (one process each, see bench/run.sh). bench/report.py joins
+// this with PyTorch's timings.
+//
+// Each benchmark is one kernel call per iteration, 10 repetitions, with a
+// warm-up call first; the JSON carries min and median of the repetitions and
+// the counters `bytes` (moved by the case) and `elements` (input elements).
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <functional>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "HalideBuffer.h"
+#include "lppool1d.h"
+#include "lppool_bench_copy.h"
+#include "lppool_bench_read_sum.h"
+#ifdef LPPOOL_BENCH_HAS_Adams2019
+#include "lppool1d_backward_f32_adams2019.h"
+#include "lppool1d_forward_f32_adams2019.h"
+#endif
+
+namespace {
+
+using Halide::Runtime::Buffer;
+
+struct Case {
+    std::string id;
+    int64_t N, C, L, K, S;
+    double p;
+    bool f64 = false;
+    bool channels_last = false;
+    bool backward = false;
+};
+
+const std::vector<Case> &cases() {
+    static const std::vector<Case> all = {
+        {"a", 32, 64, 16384, 4, 4, 2.0},
+        {"b", 32, 64, 16384, 4, 4, 1.0},
+        {"c", 32, 64, 16384, 4, 4, 3.0},
+        {"d", 32, 64, 16384, 4, 4, 2.5},
+        {"e", 32, 64, 16384, 16, 1, 2.0},
+        {"f", 1, 1, int64_t(1) << 24, 8, 8, 2.0},
+        {"g", 1, 2, 48000 * 60, 1024, 512, 2.0, false, true},
+        {"h_a", 32, 64, 16384, 4, 4, 2.0, false, false, true},
+        {"h_d", 32, 64, 16384, 4, 4, 2.5, false, false, true},
+        {"h_e", 32, 64, 16384, 16, 1, 2.0, false, false, true},
+        {"i", 32, 64, 16384, 4, 4, 2.0, true},
+        {"j", 1, 8, 256, 4, 4, 2.0},
+    };
+    return all;
+}
+
+int64_t output_length(const Case &c) { return (c.L - c.K) / c.S + 1; }
+
+// Buffers are (L, C, N), or channels-last (C innermost) when the case says so.
+template <typename T>
+Buffer<T> make_buffer(const Case &c, int64_t length) {
+    std::vector<int> sizes = {int(length), int(c.C), int(c.N)};
+    std::vector<int> order = c.channels_last ? std::vector<int>{1, 0, 2} : std::vector<int>{0, 1, 2};
+    return Buffer<T>(sizes, order);
+}
+
+template <typename T>
+struct CaseData {
+    Buffer<T> x, y, dy, dx;
+};
+
+// One set of buffers per case, filled once, shared by every benchmark of it.
+template <typename T>
+CaseData<T> &data_for(const Case &c) {
+    static std::map<std::string, std::unique_ptr<CaseData<T>>> cache;
+    auto &slot = cache[c.id];
+    if (!slot) {
+        slot = std::make_unique<CaseData<T>>();
+        std::mt19937 rng(7);
+        std::uniform_real_distribution<float> dist(-2, 2);
+        slot->x = make_buffer<T>(c, c.L);
+        slot->x.for_each_value([&](T &v) { v = T(dist(rng)); });
+        slot->y = make_buffer<T>(c, output_length(c));
+        slot->dy = make_buffer<T>(c, output_length(c));
+        slot->dy.for_each_value([&](T &v) { v = T(dist(rng)); });
+        slot->dx = make_buffer<T>(c, c.L);
+        lppool::LPPool1d(c.p, c.K, c.S).forward(slot->x, slot->y);
+    }
+    return *slot;
+}
+
+int64_t bytes_moved(const Case &c) {
+    const int64_t elem = c.f64 ? 8 : 4, rows = c.N * c.C;
+    return c.backward ? elem * rows * (2 * c.L + 2 * output_length(c))
+                      : elem * rows * (c.L + output_length(c));
+}
+
+// Runs `call` once to warm up, then once per iteration. The thread count is
+// the process's (HL_NUM_THREADS, set by bench/run.sh): Halide 14 cannot lower
+// it once workers have started; `threads` only labels the result.
+void run_timed(benchmark::State &state, const Case &c, int threads,
+               const std::function<void()> &call) {
+    call();
+    for (auto _ : state) {
+        call();
+    }
+    state.counters["bytes"] = double(bytes_moved(c));
+    state.counters["elements"] = double(c.N * c.C * c.L);
+    state.counters["threads"] = threads;
+}
+
+template <typename T>
+void bench_ours(benchmark::State &state, Case c, int threads) {
+    auto &d = data_for<T>(c);
+    lppool::LPPool1d pool(c.p, c.K, c.S);
+    if (c.backward) {
+        run_timed(state, c, threads, [&] { pool.backward(d.x, d.y, d.dy, d.dx); });
+    } else {
+        run_timed(state, c, threads, [&] { pool.forward(d.x, d.y); });
+    }
+}
+
+// The obvious implementation a user writes: loops over n, c, j, k with
+// std::pow, any strides, single-threaded.
+template <typename T>
+void plain_forward(const Buffer<T> &x, Buffer<T> &y, double p, int64_t K, int64_t S) {
+    const T pt = T(p), inv = T(1 / p);
+    for (int n = 0; n < y.dim(2).extent(); n++)
+        for (int ch = 0; ch < y.dim(1).extent(); ch++)
+            for (int j = 0; j < y.dim(0).extent(); j++) {
+                T sum = 0;
+                for (int64_t k = 0; k < K; k++) sum += std::pow(std::abs(x(int(j * S + k), ch, n)), pt);
+                y(j, ch, n) = std::pow(sum, inv);
+            }
+}
+
+template <typename T>
+void bench_plain(benchmark::State &state, Case c) {
+    auto &d = data_for<T>(c);
+    Buffer<T> y = make_buffer<T>(c, output_length(c));
+    run_timed(state, c, 1, [&] { plain_forward(d.x, y, c.p, c.K, c.S); });
+}
+
+#ifdef LPPOOL_BENCH_HAS_Adams2019
+void bench_adams2019(benchmark::State &state, Case c, int threads) {
+    auto &d = data_for<float>(c);
+    const int K = int(c.K), S = int(c.S);
+    if (c.backward) {
+        run_timed(state, c, threads, [&] {
+            lppool1d_backward_f32_adams2019(nullptr, d.x.raw_buffer(), d.y.raw_buffer(), d.dy.raw_buffer(),
+                                            c.p, K, S, d.dx.raw_buffer());
+        });
+    } else {
+        run_timed(state, c, threads, [&] {
+            lppool1d_forward_f32_adams2019(nullptr, d.x.raw_buffer(), c.p, K, S, d.y.raw_buffer());
+        });
+    }
+}
+#endif
+
+// Roofline probes over a buffer of the case's input size, in rows of 16384
+// floats.
+Buffer<float> &probe_buffer(int64_t bytes) {
+    static std::map<int64_t, Buffer<float>> cache;
+    auto &b = cache[bytes];
+    if (!b.data()) {
+        const int row = 16384;
+        const int rows = int(std::max<int64_t>(1, bytes / 4 / row));
+        b = Buffer<float>(row, rows);
+        b.fill(1.0f);
+    }
+    return b;
+}
+
+void bench_read(benchmark::State &state, Case c, int threads) {
+    const int64_t in_bytes = c.N * c.C * c.L * (c.f64 ? 8 : 4) * (c.backward ? 2 : 1);
+    Buffer<float> &in = probe_buffer(in_bytes);
+    Buffer<float> partial(64, in.dim(1).extent());
+    run_timed(state, c, threads, [&] { lppool_bench_read_sum(nullptr, in.raw_buffer(), partial.raw_buffer()); });
+    state.counters["probe_bytes"] = double(in.size_in_bytes());
+}
+
+void bench_copy(benchmark::State &state, Case c, int threads) {
+    const int64_t in_bytes = c.N * c.C * c.L * (c.f64 ? 8 : 4);
+    Buffer<float> &in = probe_buffer(in_bytes);
+    Buffer<float> out(in.dim(0).extent(), in.dim(1).extent());
+    run_timed(state, c, threads, [&] { lppool_bench_copy(nullptr, in.raw_buffer(), out.raw_buffer()); });
+    state.counters["probe_bytes"] = double(2 * in.size_in_bytes());
+}
+
+// Validation and dispatch without kernel work: the shape check alone.
+void bench_validation(benchmark::State &state) {
+    const Case &c = cases().back();
+    auto &d = data_for<float>(c);
+    const lppool::PoolParams params = lppool::make_pool_params(c.p, c.K, c.S, false);
+    for (auto _ : state) {
+        lppool::check_forward(params, *d.x.raw_buffer(), *d.y.raw_buffer());
+        benchmark::ClobberMemory();
+    }
+}
+
+double min_of(const std::vector<double> &v) { return *std::min_element(v.begin(), v.end()); }
+
+benchmark::internal::Benchmark *configure(benchmark::internal::Benchmark *b) {
+    return b->Iterations(1)->Repetitions(10)->UseRealTime()->Unit(benchmark::kMillisecond)
+        ->ComputeStatistics("min", min_of)->ReportAggregatesOnly(true);
+}
+
+void register_all() {
+    for (const Case &c : cases()) {
+        for (int threads : {1, 2}) {
+            const std::string t = "/threads:" + std::to_string(threads);
+            if (c.f64) {
+                configure(benchmark::RegisterBenchmark(("ours/" + c.id + t).c_str(), bench_ours<double>, c, threads));
+            } else {
+                configure(benchmark::RegisterBenchmark(("ours/" + c.id + t).c_str(), bench_ours<float>, c, threads));
+            }
+            configure(benchmark::RegisterBenchmark(("roofline_read/" + c.id + t).c_str(), bench_read, c, threads));
+            if (!c.backward) {
+                configure(benchmark::RegisterBenchmark(("copy/" + c.id + t).c_str(), bench_copy, c, threads));
+            }
+#ifdef LPPOOL_BENCH_HAS_Adams2019
+            // Its schedule is fitted to the generator's estimates (N=32,
+            // C=64): on case (f) it reads input channel -3 and Halide stops
+            // the process, so it runs only on shapes with those N and C.
+            if (!c.f64 && !c.channels_last && c.N == 32 && c.C == 64) {
+                configure(benchmark::RegisterBenchmark(("adams2019/" + c.id + t).c_str(), bench_adams2019, c, threads));
+            }
+#endif
+        }
+        if (!c.backward) {
+            if (c.f64) {
+                configure(benchmark::RegisterBenchmark(("plain/" + c.id + "/threads:1").c_str(), bench_plain<double>, c));
+            } else {
+                configure(benchmark::RegisterBenchmark(("plain/" + c.id + "/threads:1").c_str(), bench_plain<float>, c));
+            }
+        }
+    }
+    benchmark::RegisterBenchmark("validation/j", bench_validation)->Repetitions(10)->ComputeStatistics("min", min_of)
+        ->ReportAggregatesOnly(true)->Unit(benchmark::kNanosecond);
+
+    // Size sweep: K = S = 4, p = 2, from L1-resident to DRAM-sized inputs,
+    // and K independence at a fixed size.
+    for (int64_t log2_elems = 10; log2_elems <= 27; log2_elems++) {
+        const int64_t elems = int64_t(1) << log2_elems;
+        const int64_t L = std::min<int64_t>(elems, 16384);
+        Case c{"sweep_" + std::to_string(elems), 1, elems / L, L, 4, 4, 2.0};
+        configure(benchmark::RegisterBenchmark(("sweep/" + std::to_string(elems) + "/threads:2").c_str(),
+                                               bench_ours<float>, c, 2));
+    }
+    for (int64_t K : {2, 4, 8, 16, 64, 256}) {
+        Case c{"kscan_" + std::to_string(K), 32, 64, 16384, K, K, 2.0};
+        configure(benchmark::RegisterBenchmark(("kscan/" + std::to_string(K) + "/threads:2").c_str(),
+                                               bench_ours<float>, c, 2));
+    }
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    register_all();
+    benchmark::Initialize(&argc, argv);
+    benchmark::RunSpecifiedBenchmarks();
+    benchmark::Shutdown();
+    return 0;
+}
