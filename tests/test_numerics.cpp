@@ -74,6 +74,17 @@ TEST_CASE("NaN in a window gives NaN; +-Inf gives +Inf", "[numerics]") {
     }
 }
 
+TEST_CASE("numerics rules hold for large windows too", "[numerics]") {
+    // K >= 64 runs the along-window kernels: overflow, underflow, NaN, Inf.
+    std::vector<double> big(70, 1e30), tiny(70, 1e-30), with_nan(70, 1.0), with_inf(70, 1.0);
+    with_nan[37] = std::nan("");
+    with_inf[69] = -std::numeric_limits<double>::infinity();
+    for (double p : {2.0, 2.5, 200.0}) {
+        check_rows<float>(p, {big, tiny, with_nan, with_inf}, 1e-5);
+        check_rows<double>(p, {big, tiny, with_nan, with_inf}, 1e-12);
+    }
+}
+
 TEST_CASE("all-zero windows and p < 1", "[numerics]") {
     for (double p : {0.5, 1e-3 * 100, 1.0, 2.0}) {
         check_rows<float>(p, {{0, 0, 0, 0}, {0, 0, 0, 1e-3f}}, 1e-5);
