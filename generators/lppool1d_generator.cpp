@@ -113,8 +113,8 @@ public:
         if (auto_schedule) {
             return;
         }
-        lppool::BufferFacts facts{dense_along_length(input, output),
-                                  this->independent_rows(output)};
+        lppool::RunTimeFacts facts{dense_along_length(input, output),
+                                   this->independent_rows(output), stride};
         lppool::schedule_forward_cpu(stages, output, layout, p, facts, d, this->knobs(),
                                      get_target());
     }
@@ -161,9 +161,9 @@ public:
         if (auto_schedule) {
             return;
         }
-        lppool::BufferFacts facts{
+        lppool::RunTimeFacts facts{
             dense_along_length(input, output, grad_output, grad_input),
-            this->independent_rows(grad_input)};
+            this->independent_rows(grad_input), stride};
         lppool::schedule_backward_cpu(stages, grad_input, layout, p, facts, d, this->knobs(),
                                       get_target());
     }

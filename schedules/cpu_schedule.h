@@ -33,11 +33,24 @@ struct CpuKnobs {
     WindowVectorization window_vectorization = WindowVectorization::AcrossOutputs;
 };
 
-// Run-time facts about a kernel's buffers that schedules branch on.
-struct BufferFacts {
+// Run-time facts about a kernel's buffers and parameters that schedules
+// branch on.
+struct RunTimeFacts {
     Halide::Expr dense_along_length;  // every buffer has stride 1 along L (rows layout)
     Halide::Expr rows;                // independent rows: C*N (rows layout) or N (channels-last)
+    Halide::Expr window_stride;       // S
 };
+
+// Window strides worth a specialization: with S known, loads S apart become
+// dense loads and shuffles (and divisions by S become cheap) instead of
+// per-lane gathers.
+inline const int kCommonWindowStrides[] = {1, 2, 4, 8};
+
+inline void specialize_common_strides(Halide::Stage stage, const Halide::Expr &stride) {
+    for (int s : kCommonWindowStrides) {
+        stage.specialize(stride == s);
+    }
+}
 
 // Adds one specialization per exact integer power. Specializations copy the
 // schedule they are made from, so call this after the stage is scheduled.
@@ -134,7 +147,7 @@ inline std::pair<Halide::Stage, Halide::Stage> split_row_stage(
 // lanes across outputs. |x|^p is computed where it is summed: windows of
 // this size overlap little, so there is little to reuse.
 inline void schedule_forward_cpu_along_window(ForwardStages &st, Halide::Func output,
-                                              const Halide::Expr &p, const BufferFacts &facts,
+                                              const Halide::Expr &p, const RunTimeFacts &facts,
                                               const Dims &d, const CpuKnobs &knobs,
                                               const Halide::Target &target) {
     using namespace Halide;
@@ -181,7 +194,7 @@ inline void schedule_forward_cpu_along_window(ForwardStages &st, Halide::Func ou
 // chunk of outputs, so overlapping windows (S < K) reuse it. Rows are shared
 // across threads, or, when there are few, tasks along L.
 inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout layout,
-                                 const Halide::Expr &p, const BufferFacts &facts, const Dims &d,
+                                 const Halide::Expr &p, const RunTimeFacts &facts, const Dims &d,
                                  const CpuKnobs &knobs, const Halide::Target &target) {
     using namespace Halide;
     if (layout != Layout::ChannelsLast &&
@@ -215,6 +228,7 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
     if (rows_layout) {
         st.power_sum.vectorize(d.x, vec, guard);
         st.power_sum.update(0).reorder(d.x, st.window.x).vectorize(d.x, vec, guard);
+        specialize_common_strides(st.power_sum.update(0), facts.window_stride);
     } else {
         st.power_sum.vectorize(d.c, vec, guard);
         st.power_sum.update(0).reorder(d.c, st.window.x, d.x).vectorize(d.c, vec, guard);
@@ -249,7 +263,7 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
 // or across C (channels-last), parallel over rows or, when they are few,
 // over tasks along L.
 inline void schedule_backward_cpu(BackwardStages &st, Halide::Func grad_input, Layout layout,
-                                  const Halide::Expr &p, const BufferFacts &facts, const Dims &d,
+                                  const Halide::Expr &p, const RunTimeFacts &facts, const Dims &d,
                                   const CpuKnobs &knobs, const Halide::Target &target) {
     using namespace Halide;
     const int vec = cpu_vector_width(grad_input, target, knobs);
@@ -274,7 +288,11 @@ inline void schedule_backward_cpu(BackwardStages &st, Halide::Func grad_input, L
     if (rows_layout) {
         st.grad_input.vectorize(d.x, vec, guard);
         gather.reorder(d.x, st.windows.x).vectorize(d.x, vec, guard);
-        specialize_exact_powers(gather.specialize(facts.dense_along_length), p);
+        Stage dense = gather.specialize(facts.dense_along_length);
+        for (int s : kCommonWindowStrides) {
+            specialize_exact_powers(dense.specialize(facts.window_stride == s), p);
+        }
+        specialize_exact_powers(dense, p);
     } else {
         st.grad_input.vectorize(d.c, vec, guard);
         gather.reorder(d.c, st.windows.x, d.x).vectorize(d.c, vec, guard);
