@@ -201,16 +201,6 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
     return st;
 }
 
-// floor(a / b) for int32 a and b >= 1, exact. x86 has no vector integer
-// division, so `a / b` with a run-time b would be computed lane by lane; a
-// double-precision quotient is off by at most one and is corrected here.
-inline Halide::Expr floor_div(const Halide::Expr &a, const Halide::Expr &b) {
-    using namespace Halide;
-    Expr q = cast<int>(floor(cast<double>(a) * (Expr(1.0) / cast<double>(b))));
-    q = select(q * b > a, q - 1, q);
-    return select((q + 1) * b <= a, q + 1, q);
-}
-
 struct BackwardStages {
     Halide::Func grad_input;  // dx
     Halide::RDom windows;     // the at most ceil(K / S) windows that contain an element
@@ -235,10 +225,10 @@ inline BackwardStages define_backward(const Halide::Func &input, const Halide::F
     Expr zero = cast(t, 0);
     Expr K = shape.kernel_size, S = shape.stride;
 
-    // Windows w with w*S <= x < w*S + K, i.e. ceil((x - K + 1) / S) <= w <= x / S
-    // (floor division, so this is exact for x < K too).
-    Expr first_window = max(0, floor_div(x - K + S, S));
-    Expr last_window = min(floor_div(x, S), out_length - 1);
+    // Windows w with w*S <= x < w*S + K, i.e. ceil((x - K + 1) / S) <= w <= x / S.
+    // Halide's integer division rounds toward -inf, so this is exact for x < K.
+    Expr first_window = max(0, (x - K + S) / S);
+    Expr last_window = min(x / S, out_length - 1);
     st.windows = RDom(0, (K + S - 1) / S, "w");
     Expr w = first_window + st.windows;
     Expr w_read = clamp(w, 0, out_length - 1);

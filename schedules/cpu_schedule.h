@@ -140,6 +140,36 @@ inline std::pair<Halide::Stage, Halide::Stage> split_row_stage(
     return {few, s};
 }
 
+// Rows-layout output: a copy of each row's pooled values, vectorized along
+// L, parallel over rows when there are enough. Returns the row loop, where
+// the row's stages are computed.
+inline Halide::LoopLevel schedule_output_rows(Halide::Func output, const Halide::Var &row,
+                                              const Halide::Expr &many_rows,
+                                              const RunTimeFacts &facts, const Dims &d, int vec) {
+    using namespace Halide;
+    output.fuse(d.c, d.n, row).vectorize(d.x, vec, TailStrategy::GuardWithIf);
+    Stage rows = output.specialize(many_rows);
+    rows.parallel(row);
+    rows.specialize(facts.dense_along_length);
+    output.specialize(facts.dense_along_length);
+    return LoopLevel(output, row);
+}
+
+// The rescue scan over a row's pooled values: scalar, with the scaled
+// recomputation only inside the branch for windows that need it. Each j
+// touches only pooled(j), so splitting it across tasks races on nothing.
+inline void schedule_rescue_scan(ForwardStages &st, const Halide::Expr &many_rows,
+                                 const CpuKnobs &knobs) {
+    using namespace Halide;
+    RVar jt("jt"), ji("ji");
+    Stage rescue = st.pooled.update(0);
+    rescue.split(st.rescued.x, jt, ji, knobs.long_chunk_outputs, TailStrategy::GuardWithIf);
+    rescue.specialize(!many_rows).parallel(jt).allow_race_conditions();
+    st.rescue_max_bits.compute_at(st.pooled, ji);
+    st.rescue_sum.compute_at(st.pooled, ji);
+    st.rescue_bounds.compute_root();
+}
+
 // Forward, rows layout, large windows: each window's sum is vectorized along
 // the window (an rfactor of the k loop into vector lanes, then one horizontal
 // sum), so loads are dense (or stride C for interleaved channels) whatever S
@@ -154,16 +184,10 @@ inline void schedule_forward_cpu_along_window(ForwardStages &st, Halide::Func ou
     const int vec = cpu_vector_width(output, target, knobs);
     const TailStrategy guard = TailStrategy::GuardWithIf;
     Var row("row"), chunk("chunk"), in_chunk("in_chunk"), lane("lane");
-    RVar k_vectors("k_vectors"), k_lane("k_lane"), jt("jt"), ji("ji");
+    RVar k_vectors("k_vectors"), k_lane("k_lane");
     Expr many_rows = facts.rows >= knobs.min_parallel_rows;
 
-    output.fuse(d.c, d.n, row).vectorize(d.x, vec, guard);
-    Stage rows = output.specialize(many_rows);
-    rows.parallel(row);
-    rows.specialize(facts.dense_along_length);
-    output.specialize(facts.dense_along_length);
-
-    st.pooled.compute_at(output, row);
+    st.pooled.compute_at(schedule_output_rows(output, row, many_rows, facts, d, vec));
     Stage few = st.pooled.specialize(!many_rows);
     few.split(d.x, chunk, in_chunk, knobs.chunk_outputs, guard).parallel(chunk);
     st.pooled.split(d.x, chunk, in_chunk, knobs.chunk_outputs, guard);
@@ -179,12 +203,7 @@ inline void schedule_forward_cpu_along_window(ForwardStages &st, Halide::Func ou
     specialize_exact_powers(lanes.update(0).specialize(facts.dense_along_length), p);
     specialize_exact_powers(lanes.update(0), p);
 
-    Stage rescue = st.pooled.update(0);
-    rescue.split(st.rescued.x, jt, ji, knobs.long_chunk_outputs, guard);
-    rescue.specialize(!many_rows).parallel(jt).allow_race_conditions();
-    st.rescue_max_bits.compute_at(st.pooled, ji);
-    st.rescue_sum.compute_at(st.pooled, ji);
-    st.rescue_bounds.compute_root();
+    schedule_rescue_scan(st, many_rows, knobs);
 }
 
 // Forward for either layout. The pooled values and the rescue pass are
@@ -207,16 +226,10 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
     const bool rows_layout = layout != Layout::ChannelsLast;
     RowLoops v;
     Var row("row");
-    RVar jt("jt"), ji("ji");
     Expr many_rows = facts.rows >= knobs.min_parallel_rows;
     LoopLevel row_level;
     if (rows_layout) {
-        output.fuse(d.c, d.n, row).vectorize(d.x, vec, guard);
-        Stage rows = output.specialize(many_rows);
-        rows.parallel(row);
-        rows.specialize(facts.dense_along_length);
-        output.specialize(facts.dense_along_length);
-        row_level = LoopLevel(output, row);
+        row_level = schedule_output_rows(output, row, many_rows, facts, d, vec);
     } else {
         output.reorder(d.c, d.x, d.n).vectorize(d.c, vec, guard);
         output.specialize(many_rows).parallel(d.n);
@@ -242,20 +255,13 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
     }
     specialize_exact_powers(st.powered, p);
 
-    // Pooled values, then the rescue scan: scalar, with the scaled
-    // recomputation only inside the branch for windows that need it. Each j
-    // touches only pooled(j), so splitting it across tasks races on nothing.
+    // Pooled values, then the rescue scan.
     st.pooled.compute_at(row_level);
     auto [pooled_few, pooled_many] = split_row_stage(st.pooled, layout, many_rows, d, v, knobs, vec);
     specialize_exact_powers(pooled_few, p);
     specialize_exact_powers(pooled_many, p);
 
-    Stage rescue = st.pooled.update(0);
-    rescue.split(st.rescued.x, jt, ji, knobs.long_chunk_outputs, guard);
-    rescue.specialize(!many_rows).parallel(jt).allow_race_conditions();
-    st.rescue_max_bits.compute_at(st.pooled, ji);
-    st.rescue_sum.compute_at(st.pooled, ji);
-    st.rescue_bounds.compute_root();
+    schedule_rescue_scan(st, many_rows, knobs);
 }
 
 // Backward for either layout: dx is produced directly, each element
