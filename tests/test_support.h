@@ -185,7 +185,8 @@ struct GridCase {
 };
 
 // The grid: p in {0.5, 1, 1.5, 2, 2.5, 3, 7, 200}, K in {1, 2, 3, 4, 7, 16, 33},
-// S in {1, 2, K, K+3}, ceil_mode on/off, and L at and around K and the window
+// S in {1, 2, K, K+3, 8} (8: the largest specialized stride), ceil_mode
+// on/off, and L at and around K and the window
 // boundaries plus one long enough for several vectors and chunks. Layout,
 // rank, API and dtype cycle with the case number, so each appears with every
 // p, K and S. Returns the number of cases run.
@@ -196,7 +197,7 @@ int for_each_grid_case(Run &&run) {
     int cases = 0;
     for (double p : ps) {
         for (int64_t K : Ks) {
-            for (int64_t S : {int64_t(1), int64_t(2), K, K + 3}) {
+            for (int64_t S : {int64_t(1), int64_t(2), K, K + 3, int64_t(8)}) {
                 for (bool ceil_mode : {false, true}) {
                     for (int64_t L : {K, K + 1, K + S - 1, K + S, 2 * K + 3 * S + 1, 300 + K}) {
                         run(GridCase{p, K, S, ceil_mode, L, Layout(cases % 3), 2 + (cases / 3) % 2,
@@ -210,6 +211,6 @@ int for_each_grid_case(Run &&run) {
     return cases;
 }
 
-inline constexpr int kGridCases = 8 * 7 * 4 * 2 * 6;
+inline constexpr int kGridCases = 8 * 7 * 5 * 2 * 6;
 
 }  // namespace test
