@@ -52,8 +52,13 @@ const KernelPair kKernels[2][2] = {
 // K = S on this machine (AVX-512, 32 float lanes), along-window vs across-
 // outputs: K=32 6.8 vs 5.8 ms, K=64 4.3 vs 5.4 ms, K=256 7.2 vs 29.0 ms
 // (2048 rows of 16384); one long row: K=64 1.9 vs 2.7 ms.
-const ForwardKernel kWideWindowForward[2] = {lppool1d_forward_f32_rows_wide_windows,
-                                             lppool1d_forward_f64_rows_wide_windows};
+struct ForwardKernelChoice {
+    ForwardKernel forward;
+    const char *name;
+};
+const ForwardKernelChoice kWideWindowForward[2] = {
+    {lppool1d_forward_f32_rows_wide_windows, "f32_rows_wide_windows"},
+    {lppool1d_forward_f64_rows_wide_windows, "f64_rows_wide_windows"}};
 constexpr int64_t kMinWideWindow = 64;
 
 // ---------------------------------------------------------------------------
@@ -149,8 +154,20 @@ int32_t clamp_to_length(int64_t v, int64_t length) {
     return static_cast<int32_t>(std::min(v, length));
 }
 
+int dtype_index(const halide_buffer_t &x) { return x.type.bits == 64 ? 1 : 0; }
+
 const KernelPair &pick_kernels(const halide_buffer_t &x, bool channels_last) {
-    return kKernels[x.type.bits == 64 ? 1 : 0][channels_last ? kChannelsLast : kRows];
+    return kKernels[dtype_index(x)][channels_last ? kChannelsLast : kRows];
+}
+
+// The forward kernel: as pick_kernels, but large windows in the rows layout
+// go to the along-window kernel.
+ForwardKernelChoice pick_forward(const halide_buffer_t &x, bool channels_last, int64_t kernel_size) {
+    if (!channels_last && kernel_size >= kMinWideWindow) {
+        return kWideWindowForward[dtype_index(x)];
+    }
+    const KernelPair &k = pick_kernels(x, channels_last);
+    return {k.forward, k.name};
 }
 
 std::string python_float_repr(double v) {
@@ -220,12 +237,9 @@ std::string LPPool1d::extra_repr() const {
 void LPPool1d::forward_raw(const halide_buffer_t &x, const halide_buffer_t &y) const {
     check_forward(params_, x, y);
     Rank3 x3 = as_rank3(x), y3 = as_rank3(y);
-    const bool channels_last = is_channels_last({&x3.buffer, &y3.buffer});
-    const KernelPair &k = pick_kernels(x, channels_last);
-    const bool wide = !channels_last && params_.kernel_size >= kMinWideWindow;
-    const ForwardKernel forward = wide ? kWideWindowForward[x.type.bits == 64 ? 1 : 0] : k.forward;
+    const auto k = pick_forward(x, is_channels_last({&x3.buffer, &y3.buffer}), params_.kernel_size);
     const int64_t length = x.dim[0].extent;
-    run_kernel(forward, "forward", wide ? "rows_wide_windows" : k.name, &x3.buffer, params_.norm_type,
+    run_kernel(k.forward, "forward", k.name, &x3.buffer, params_.norm_type,
                clamp_to_length(params_.kernel_size, length),
                clamp_to_length(params_.stride, length), &y3.buffer);
 }
