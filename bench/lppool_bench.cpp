@@ -9,6 +9,7 @@
 // the counters `bytes` (moved by the case) and `elements` (input elements).
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
 #include <functional>
 #include <map>

@@ -114,8 +114,8 @@ def main(bench_json, torch_json, out_dir, commit):
     lines.append(f"- Machine: {cpu}, {context.get('num_cpus', '?')} CPUs, {platform.platform()}")
     lines.append(f"- PyTorch {torch_data['torch_version']} (Debian python3-torch), lp_pool1d on |x|; "
                  "Halide 14 Adams2019 with its built-in baseline weights")
-    lines.append("- Times in ms: min of 10 repetitions after a warm-up (median in the CSV-style "
-                 "column `ours med`). Roofline = bytes moved / read bandwidth measured in this run by a "
+    lines.append("- Times in ms: min of 10 repetitions after a warm-up (median in the column "
+                 "`ours med`). Roofline = bytes moved / read bandwidth measured in this run by a "
                  "vectorized parallel read-only reduction over a buffer of the case's input size.")
     lines.append("- Speed-ups are peer time / our time at the same thread count (the plain C++ loop "
                  "is single-threaded at both). For (h) the PyTorch column is forward+backward.\n")

@@ -24,12 +24,12 @@ const std::map<std::string, Layout> kLayoutNames = {
     {"contiguous", Layout::Contiguous},
 };
 
-// Every buffer starts at 0 in each dimension; strides are the layout's business.
 const std::map<std::string, lppool::WindowVectorization> kWindowVectorizationNames = {
     {"across_outputs", lppool::WindowVectorization::AcrossOutputs},
     {"along_window", lppool::WindowVectorization::AlongWindow},
 };
 
+// Every buffer starts at 0 in each dimension; strides are the layout's business.
 template <typename... Buffers>
 void require_zero_mins(Buffers &...buffers) {
     for (int i = 0; i < 3; i++) {
