@@ -6,6 +6,8 @@
 // functions hold no math; the knobs are GeneratorParams so they can be tuned.
 #pragma once
 
+#include <algorithm>
+
 #include "Halide.h"
 #include "lppool1d_algorithm.h"
 
@@ -65,13 +67,30 @@ inline int cpu_vector_width(const Halide::Func &f, const Halide::Target &target,
     return target.natural_vector_size(f.output_types()[0]) * knobs.vector_multiple;
 }
 
-// Split of a row-level stage along x: tasks of `long_chunk_outputs` (the
+// Split of a row-level stage along x: tasks of about `long_chunk_outputs` (the
 // parallel unit when rows are few), chunks of `chunk_outputs` (the unit over
 // which |x|^p is computed once and reused), and vectors.
 struct RowLoops {
-    Halide::Var task{"task"}, in_task{"in_task"}, chunk{"chunk"}, in_chunk{"in_chunk"},
+    Halide::Var task{"task"}, all_chunks{"all_chunks"}, chunk{"chunk"}, in_chunk{"in_chunk"},
         xv{"xv"}, co{"co"}, lane{"lane"};
 };
+
+// Splits x into chunks of `chunk_outputs` and, when `tasks` is set, the
+// chunks into parallel tasks of about `long_chunk_outputs`. Chunks are split
+// first so a short row runs only the chunks it has: the other order leaves a
+// task's chunk loop at full length with every chunk guarded inside.
+inline void split_into_chunks(Halide::Stage s, bool tasks, const Dims &d, const RowLoops &v,
+                              const CpuKnobs &knobs) {
+    using namespace Halide;
+    const TailStrategy guard = TailStrategy::GuardWithIf;
+    if (tasks) {
+        const int chunks_per_task = std::max(1, knobs.long_chunk_outputs / knobs.chunk_outputs);
+        s.split(d.x, v.all_chunks, v.in_chunk, knobs.chunk_outputs, guard)
+            .split(v.all_chunks, v.task, v.chunk, chunks_per_task, guard);
+    } else {
+        s.split(d.x, v.chunk, v.in_chunk, knobs.chunk_outputs, guard);
+    }
+}
 
 // Splits and vectorizes stage `s` along x, with a task level on top when
 // `tasks` is set. Reductions over the window get the k loop just outside the
@@ -80,12 +99,7 @@ inline void split_along_length(Halide::Stage s, bool tasks, const Dims &d, const
                                const CpuKnobs &knobs, int vec, const Halide::RDom *window) {
     using namespace Halide;
     const TailStrategy guard = TailStrategy::GuardWithIf;
-    if (tasks) {
-        s.split(d.x, v.task, v.in_task, knobs.long_chunk_outputs, guard)
-            .split(v.in_task, v.chunk, v.in_chunk, knobs.chunk_outputs, guard);
-    } else {
-        s.split(d.x, v.chunk, v.in_chunk, knobs.chunk_outputs, guard);
-    }
+    split_into_chunks(s, tasks, d, v, knobs);
     s.split(v.in_chunk, v.xv, v.lane, vec, guard);
     if (window) {
         s.reorder(v.lane, window->x, v.xv, v.chunk);
@@ -103,12 +117,7 @@ inline void split_across_channels(Halide::Stage s, bool tasks, const Dims &d, co
     using namespace Halide;
     const TailStrategy guard = TailStrategy::GuardWithIf;
     const Var &co = v.co;
-    if (tasks) {
-        s.split(d.x, v.task, v.in_task, knobs.long_chunk_outputs, guard)
-            .split(v.in_task, v.chunk, v.in_chunk, knobs.chunk_outputs, guard);
-    } else {
-        s.split(d.x, v.chunk, v.in_chunk, knobs.chunk_outputs, guard);
-    }
+    split_into_chunks(s, tasks, d, v, knobs);
     s.split(d.c, co, v.lane, vec, guard);
     if (window) {
         s.reorder(v.lane, window->x, co, v.in_chunk, v.chunk);
