@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "HalideBuffer.h"
+#include "cases.h"
 #include "lppool1d.h"
 #include "lppool_bench_copy.h"
 #include "lppool_bench_read_sum.h"
@@ -30,35 +31,10 @@
 namespace {
 
 using Halide::Runtime::Buffer;
-
-struct Case {
-    std::string id;
-    int64_t N, C, L, K, S;
-    double p;
-    bool f64 = false;
-    bool channels_last = false;
-    bool backward = false;
-};
-
-const std::vector<Case> &cases() {
-    static const std::vector<Case> all = {
-        {"a", 32, 64, 16384, 4, 4, 2.0},
-        {"b", 32, 64, 16384, 4, 4, 1.0},
-        {"c", 32, 64, 16384, 4, 4, 3.0},
-        {"d", 32, 64, 16384, 4, 4, 2.5},
-        {"e", 32, 64, 16384, 16, 1, 2.0},
-        {"f", 1, 1, int64_t(1) << 24, 8, 8, 2.0},
-        {"g", 1, 2, 48000 * 60, 1024, 512, 2.0, false, true},
-        {"h_a", 32, 64, 16384, 4, 4, 2.0, false, false, true},
-        {"h_d", 32, 64, 16384, 4, 4, 2.5, false, false, true},
-        {"h_e", 32, 64, 16384, 16, 1, 2.0, false, false, true},
-        {"i", 32, 64, 16384, 4, 4, 2.0, true},
-        {"j", 1, 8, 256, 4, 4, 2.0},
-    };
-    return all;
-}
-
-int64_t output_length(const Case &c) { return (c.L - c.K) / c.S + 1; }
+using lppool_bench::Case;
+using lppool_bench::bytes_moved;
+using lppool_bench::cases;
+using lppool_bench::output_length;
 
 // Buffers are (L, C, N), or channels-last (C innermost) when the case says so.
 template <typename T>
@@ -91,12 +67,6 @@ CaseData<T> &data_for(const Case &c) {
         lppool::LPPool1d(c.p, c.K, c.S).forward(slot->x, slot->y);
     }
     return *slot;
-}
-
-int64_t bytes_moved(const Case &c) {
-    const int64_t elem = c.f64 ? 8 : 4, rows = c.N * c.C;
-    return c.backward ? elem * rows * (2 * c.L + 2 * output_length(c))
-                      : elem * rows * (c.L + output_length(c));
 }
 
 // Runs `call` once to warm up, then once per iteration. The thread count is

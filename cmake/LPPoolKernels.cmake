@@ -17,12 +17,40 @@ endif ()
 set(LPPOOL_CPU_TARGETS "${_lppool_default_targets}" CACHE STRING
     "Halide targets of the CPU kernels, best first; the last is the fallback")
 
+# GPU kernels: one target each. Halide generates the PTX and the OpenCL C
+# itself, so neither needs a GPU toolkit to build; drivers are opened at run
+# time. The PTX targets compute capability 7.0 (Volta) and runs on every later
+# GPU: the driver JIT-compiles it for the device it finds. ptxas checks it for
+# sm_75 (the oldest architecture CUDA 13's ptxas accepts) and sm_90 (H100).
+option(LPPOOL_CUDA "Build the CUDA kernels" ON)
+option(LPPOOL_OPENCL "Build the OpenCL kernels (CI runs them on PoCL)" ON)
+set(LPPOOL_CUDA_TARGET "x86-64-linux-cuda-cuda_capability_70" CACHE STRING
+    "Halide target of the CUDA kernels")
+set(LPPOOL_CUDA_CHECK_ARCHS "sm_75;sm_90" CACHE STRING
+    "Architectures ptxas checks the CUDA kernels' PTX for")
+set(LPPOOL_OPENCL_TARGET "x86-64-linux-opencl-cl_doubles" CACHE STRING
+    "Halide target of the OpenCL kernels")
+set(LPPOOL_GPU_APIS "")
+if (LPPOOL_CUDA)
+  list(APPEND LPPOOL_GPU_APIS cuda)
+endif ()
+if (LPPOOL_OPENCL)
+  list(APPEND LPPOOL_GPU_APIS opencl)
+endif ()
+set(LPPOOL_GPU_TILE_OUTPUTS 128 CACHE STRING
+    "Threads per block along L of the GPU rows kernels (the runtime sizes shared-memory staging from it)")
+
 # lppool_add_kernel(<name> FROM <generator target> GENERATOR <gen>
-#                   [AUTOSCHEDULER <plugin target>] [PARAMS ...])
-# The first kernel added creates the shared Halide runtime; every later one,
-# in any directory, uses it.
+#                   [TARGETS <halide target>...] [AUTOSCHEDULER <plugin target>]
+#                   [PARAMS ...])
+# TARGETS defaults to LPPOOL_CPU_TARGETS. The first kernel added creates the
+# shared Halide runtime; every later one, in any directory, uses it (and adds
+# its targets' device modules to it).
 function(lppool_add_kernel NAME)
-  cmake_parse_arguments(ARG "" "FROM;GENERATOR;AUTOSCHEDULER" "PARAMS" ${ARGN})
+  cmake_parse_arguments(ARG "" "FROM;GENERATOR;AUTOSCHEDULER" "PARAMS;TARGETS" ${ARGN})
+  if (NOT ARG_TARGETS)
+    set(ARG_TARGETS ${LPPOOL_CPU_TARGETS})
+  endif ()
   set(extra_outputs "")
   if (LPPOOL_EMIT_STMT)
     set(extra_outputs STMT ${NAME}_stmt ASSEMBLY ${NAME}_asm)
@@ -39,7 +67,7 @@ function(lppool_add_kernel NAME)
   add_halide_library(${NAME} FROM ${ARG_FROM}
                      GENERATOR ${ARG_GENERATOR}
                      FUNCTION_NAME ${NAME}
-                     TARGETS ${LPPOOL_CPU_TARGETS}
+                     TARGETS ${ARG_TARGETS}
                      FEATURES user_context
                      PARAMS ${ARG_PARAMS}
                      ${runtime_arg}

@@ -12,6 +12,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "Halide.h"
 
@@ -90,6 +91,22 @@ struct FloatBits {
     Halide::Expr bits_of(const Halide::Expr &v) const { return Halide::reinterpret(bits_type, v); }
     Halide::Expr value_of(const Halide::Expr &b) const { return Halide::reinterpret(float_type, b); }
     Halide::Expr constant(uint64_t b) const { return Halide::cast(bits_type, Halide::Expr(b)); }
+
+    // The float constant v, exactly. Halide 14's C and OpenCL back ends print
+    // every float64 constant through a float32 (1e-300 becomes 0, 1/3 loses
+    // half its digits); a reinterpreted integer constant survives them all.
+    Halide::Expr exact(double v) const {
+        uint64_t b;
+        if (float_type.bits() == 64) {
+            std::memcpy(&b, &v, sizeof b);
+        } else {
+            const float f = static_cast<float>(v);
+            uint32_t b32;
+            std::memcpy(&b32, &f, sizeof b32);
+            b = b32;
+        }
+        return value_of(constant(b));
+    }
 };
 
 // The largest finite value of a float type (Halide's Type::max() is +inf).
@@ -105,7 +122,7 @@ inline Halide::Expr underflow_risk_threshold(Halide::Type t, const Halide::Expr 
     using namespace Halide;
     const int mantissa_bits = t.bits() == 32 ? 24 : 53;
     const double min_normal = t.bits() == 32 ? 1.1754943508222875e-38 : 2.2250738585072014e-308;
-    return cast(t, kernel_size) * cast(t, Expr(std::ldexp(min_normal, mantissa_bits + 3)));
+    return cast(t, kernel_size) * FloatBits(t).exact(std::ldexp(min_normal, mantissa_bits + 3));
 }
 
 struct ForwardStages {
@@ -114,9 +131,14 @@ struct ForwardStages {
                                    // windows); NaN and Inf inputs pass through as themselves
     Halide::Func power_sum;        // sum of |x|^p over each window
     Halide::Func unscaled;         // power_sum^(1/p): the plain formula, no rescue
-    Halide::Func pooled;           // the result: NaN/Inf rules applied, over/underflow rescued
-    Halide::Func rescue_max_bits;  // bits of max |x| of a window, only for rescued windows
-    Halide::Func rescue_sum;       // sum of (|x| / max)^p, likewise
+    Halide::Func plain;            // unscaled with the NaN/Inf rules applied
+    Halide::Func pooled;           // the result: plain, then a scan that rescues the
+                                   // windows that over- or underflowed (CPU form)
+    Halide::Func pooled_branch_free;  // the same result as one pure select per window, for
+                                      // GPUs, where each thread holds its window anyway
+    Halide::Func rescued_value;    // max * (sum (|x| / max)^p)^(1/p), the rescued result
+    Halide::Func rescue_max_bits;  // bits of max |x| of a window
+    Halide::Func rescue_sum;       // sum of (|x| / max)^p
     Halide::Func rescue_bounds;    // () -> {below, above}: results outside need the rescue
     Halide::RDom window;           // k in [0, K)
     Halide::RDom rescued;          // the windows whose plain power sum over- or underflowed
@@ -163,8 +185,8 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
     // A NaN or Inf sum is the result as it is (NaN: a NaN input; Inf: an Inf
     // input, or an overflow that the rescue below recomputes).
     Expr sum_bits = fb.bits_of(st.power_sum(x, c, n));
-    st.pooled = Func("pooled");
-    st.pooled(x, c, n) =
+    st.plain = Func("plain");
+    st.plain(x, c, n) =
         fb.value_of(select(sum_bits >= inf_bits, sum_bits, fb.bits_of(st.unscaled(x, c, n))));
 
     // Rescue: a window without NaN whose power sum overflowed (or came within
@@ -182,22 +204,36 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
     st.rescue_sum(x, c, n) = zero;
     st.rescue_sum(x, c, n) += power_of(st.magnitude(element, c, n) / m, shape.p);
 
-    // Decided on the result's bits (root is monotonic), so the power sums
-    // need not be kept for the check; the bounds are computed once.
+    Expr max_bits = st.rescue_max_bits(x, c, n);
+    st.rescued_value = Func("rescued_value");
+    st.rescued_value(x, c, n) = fb.value_of(
+        select(max_bits >= inf_bits, inf_bits,
+               fb.bits_of(select(m == 0, zero, m * root_of(st.rescue_sum(x, c, n), shape.p)))));
+
+    // Decided on the plain result's bits (root is monotonic), so the power
+    // sums need not be kept for the check; the bounds are computed once.
     st.rescue_bounds = Func("rescue_bounds");
     st.rescue_bounds() = {root_of(underflow_risk_threshold(t, shape.kernel_size), shape.p),
-                          root_of(cast(t, Expr(largest_finite(t) / 4)), shape.p)};
+                          root_of(fb.exact(largest_finite(t) / 4), shape.p)};
+    auto needs_rescue = [&](const Expr &plain_value) {
+        Expr y_bits = fb.bits_of(plain_value);
+        return y_bits <= inf_bits && (y_bits >= fb.bits_of(st.rescue_bounds()[1]) ||
+                                      y_bits < fb.bits_of(st.rescue_bounds()[0]));
+    };
+
+    // CPU form: the plain values, then a scan whose branch runs the rescue
+    // only for the windows that need it (its predicate reads the plain value
+    // back, so the common case pays one compare per window).
+    st.pooled = Func("pooled");
+    st.pooled(x, c, n) = st.plain(x, c, n);
     st.rescued = RDom(0, windows_starting_inside(shape), "j");
     const Expr &j = st.rescued.x;
-    Expr y_bits = fb.bits_of(st.pooled(j, c, n));
-    st.rescued.where(y_bits <= inf_bits && (y_bits >= fb.bits_of(st.rescue_bounds()[1]) ||
-                                            y_bits < fb.bits_of(st.rescue_bounds()[0])));
-    Expr j_max_bits = st.rescue_max_bits(j, c, n);
-    Expr j_max = fb.value_of(j_max_bits);
-    st.pooled(j, c, n) =
-        fb.value_of(select(j_max_bits >= inf_bits, inf_bits,
-                           fb.bits_of(select(j_max == 0, zero,
-                                             j_max * root_of(st.rescue_sum(j, c, n), shape.p)))));
+    st.rescued.where(needs_rescue(st.pooled(j, c, n)));
+    st.pooled(j, c, n) = st.rescued_value(j, c, n);
+
+    st.pooled_branch_free = Func("pooled_branch_free");
+    st.pooled_branch_free(x, c, n) =
+        select(needs_rescue(st.plain(x, c, n)), st.rescued_value(x, c, n), st.plain(x, c, n));
     return st;
 }
 

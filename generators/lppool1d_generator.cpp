@@ -12,6 +12,7 @@
 #include "Halide.h"
 #include "lppool1d_algorithm.h"
 #include "cpu_schedule.h"
+#include "gpu_schedule.h"
 
 namespace {
 
@@ -67,6 +68,12 @@ public:
     GeneratorParam<lppool::WindowVectorization> window_vectorization{
         "window_vectorization", lppool::WindowVectorization::AcrossOutputs,
         kWindowVectorizationNames};
+    // GPU targets only. Staging needs (gpu_tile_outputs - 1) * S + K elements
+    // of shared memory per block; the runtime routes larger spans elsewhere.
+    GeneratorParam<int> gpu_tile_outputs{"gpu_tile_outputs", 128, 1, 1024};
+    GeneratorParam<int> gpu_tile_channels{"gpu_tile_channels", 32, 1, 1024};
+    GeneratorParam<int> gpu_tile_positions{"gpu_tile_positions", 8, 1, 1024};
+    GeneratorParam<bool> gpu_stage_powers{"gpu_stage_powers", true};
 
 protected:
     lppool::CpuKnobs knobs() const {
@@ -78,6 +85,17 @@ protected:
         k.window_vectorization = window_vectorization;
         return k;
     }
+
+    lppool::GpuKnobs gpu_knobs() const {
+        lppool::GpuKnobs k;
+        k.tile_outputs = gpu_tile_outputs;
+        k.tile_channels = gpu_tile_channels;
+        k.tile_positions = gpu_tile_positions;
+        k.stage_powers = gpu_stage_powers;
+        return k;
+    }
+
+    bool for_gpu() const { return this->get_target().has_gpu_feature(); }
 
     // Rows the schedule can run in parallel without splitting L.
     template <typename B>
@@ -105,12 +123,18 @@ public:
         lppool::Dims d;
         lppool::PoolShape shape{p, kernel_size, stride, input.dim(0).extent()};
         stages = lppool::define_forward(input, shape, d);
-        output(d.x, d.c, d.n) = stages.pooled(d.x, d.c, d.n);
+        const bool gpu = this->for_gpu();
+        output(d.x, d.c, d.n) = gpu ? stages.pooled_branch_free(d.x, d.c, d.n)
+                                    : stages.pooled(d.x, d.c, d.n);
 
         apply_layout(layout, input, output);
         set_estimates();
 
         if (auto_schedule) {
+            return;
+        }
+        if (gpu) {
+            lppool::schedule_forward_gpu(stages, output, layout, p, d, this->gpu_knobs());
             return;
         }
         lppool::RunTimeFacts facts{dense_along_length(input, output),
@@ -159,6 +183,10 @@ public:
         set_estimates();
 
         if (auto_schedule) {
+            return;
+        }
+        if (this->for_gpu()) {
+            lppool::schedule_backward_gpu(stages, grad_input, layout, p, d, this->gpu_knobs());
             return;
         }
         lppool::RunTimeFacts facts{

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <stdexcept>
 #include <vector>
 
@@ -19,102 +20,72 @@
 #include "lppool1d_forward_f32_rows_wide_windows.h"
 #include "lppool1d_forward_f64_rows_wide_windows.h"
 
+#include "call_context.h"
+#include "device_call.h"
+#include "kernel_table.h"
+
 namespace lppool {
 namespace {
 
+using detail::DeviceKernels;
+using detail::ForwardKernelChoice;
+using detail::KernelPair;
+using detail::fits_gpu_staging;
+#ifdef LPPOOL_WITH_CUDA
+using detail::kCudaKernels;
+#endif
+#ifdef LPPOOL_WITH_OPENCL
+using detail::kOpenClKernels;
+#endif
+
 // ---------------------------------------------------------------------------
-// Kernel table: one (forward, backward) pair per dtype and layout.
-
-using ForwardKernel = int (*)(const void *, halide_buffer_t *, double, int32_t, int32_t,
-                              halide_buffer_t *);
-using BackwardKernel = int (*)(const void *, halide_buffer_t *, halide_buffer_t *, halide_buffer_t *,
-                               double, int32_t, int32_t, halide_buffer_t *);
-
-struct KernelPair {
-    ForwardKernel forward;
-    BackwardKernel backward;
-    const char *name;
-};
+// Kernel tables: per device, one (forward, backward) pair per dtype and
+// layout, plus an alternative rows-layout forward (see pick_forward).
 
 enum LayoutIndex { kRows = 0, kChannelsLast = 1 };
-
-const KernelPair kKernels[2][2] = {
-    {{lppool1d_forward_f32_rows, lppool1d_backward_f32_rows, "f32_rows"},
-     {lppool1d_forward_f32_channels_last, lppool1d_backward_f32_channels_last,
-      "f32_channels_last"}},
-    {{lppool1d_forward_f64_rows, lppool1d_backward_f64_rows, "f64_rows"},
-     {lppool1d_forward_f64_channels_last, lppool1d_backward_f64_channels_last,
-      "f64_channels_last"}},
-};
 
 // Rows-layout forward kernels that vectorize along each window, for windows
 // of at least kMinWideWindow elements (see schedules/cpu_schedule.h). With
 // K = S on this machine (AVX-512, 32 float lanes), along-window vs across-
 // outputs: K=32 6.8 vs 5.8 ms, K=64 4.3 vs 5.4 ms, K=256 7.2 vs 29.0 ms
 // (2048 rows of 16384); one long row: K=64 1.9 vs 2.7 ms.
-struct ForwardKernelChoice {
-    ForwardKernel forward;
-    const char *name;
-};
-const ForwardKernelChoice kWideWindowForward[2] = {
-    {lppool1d_forward_f32_rows_wide_windows, "f32_rows_wide_windows"},
-    {lppool1d_forward_f64_rows_wide_windows, "f64_rows_wide_windows"}};
 constexpr int64_t kMinWideWindow = 64;
 
-// ---------------------------------------------------------------------------
-// Kernel errors: Halide reports them through one process-wide handler. Each
-// call passes its own context as user_context, so a message lands with the
-// call that caused it, whatever thread reports it; other pipelines' errors go
-// to whichever handler was installed before ours.
-
-constexpr uint64_t kContextTag = 0x4c50506f6f6c3164ull;  // "LPPool1d"
-
-struct CallContext {
-    uint64_t tag = kContextTag;
-    std::mutex mutex;
-    std::string error;
+const DeviceKernels kCpuKernels = {
+    {{{lppool1d_forward_f32_rows, lppool1d_backward_f32_rows, "f32_rows"},
+      {lppool1d_forward_f32_channels_last, lppool1d_backward_f32_channels_last,
+       "f32_channels_last"}},
+     {{lppool1d_forward_f64_rows, lppool1d_backward_f64_rows, "f64_rows"},
+      {lppool1d_forward_f64_channels_last, lppool1d_backward_f64_channels_last,
+       "f64_channels_last"}}},
+    {{lppool1d_forward_f32_rows_wide_windows, "f32_rows_wide_windows"},
+     {lppool1d_forward_f64_rows_wide_windows, "f64_rows_wide_windows"}},
 };
 
-halide_error_handler_t previous_error_handler = nullptr;
-
-extern "C" void route_halide_error(void *user_context, const char *message) {
-    auto *ctx = static_cast<CallContext *>(user_context);
-    if (ctx != nullptr && ctx->tag == kContextTag) {
-        std::lock_guard<std::mutex> lock(ctx->mutex);
-        ctx->error += message;
-        return;
+const DeviceKernels &kernels_for(Device device) {
+    switch (device) {
+#ifdef LPPOOL_WITH_CUDA
+    case Device::cuda: return kCudaKernels;
+#endif
+#ifdef LPPOOL_WITH_OPENCL
+    case Device::opencl: return kOpenClKernels;
+#endif
+    default: return kCpuKernels;
     }
-    if (previous_error_handler != nullptr) {
-        previous_error_handler(user_context, message);
-    } else {
-        std::fputs(message, stderr);
-        std::abort();
-    }
-}
-
-void install_error_routing() {
-    static std::once_flag once;
-    std::call_once(once, [] { previous_error_handler = halide_set_error_handler(route_halide_error); });
 }
 
 template <typename Kernel, typename... Args>
-void run_kernel(Kernel kernel, const char *pass, const char *variant, Args... args) {
-    CallContext ctx;
-    const int status = kernel(&ctx, args...);
-    if (status != 0) {
-        throw std::runtime_error(std::string("LPPool1d: ") + pass + " kernel " + variant +
-                                 " failed with Halide error " + std::to_string(status) + ": " +
-                                 ctx.error);
-    }
+void run_kernel(detail::CallContext &ctx, Kernel kernel, const char *pass, const char *variant,
+                Args... args) {
+    detail::throw_on_status(kernel(&ctx, args...), ctx,
+                            std::string(pass) + " kernel " + variant);
 }
 
 // ---------------------------------------------------------------------------
 // Buffers as the kernels see them: always rank 3 (L, C, N).
 
-struct Rank3 {
-    halide_buffer_t buffer{};
-    halide_dimension_t dims[3]{};
-};
+// A rank-3 descriptor (copies keep their own dims).
+using Rank3 = detail::RawView;
 
 Rank3 as_rank3(const halide_buffer_t &b) {
     Rank3 r;
@@ -156,18 +127,38 @@ int32_t clamp_to_length(int64_t v, int64_t length) {
 
 int dtype_index(const halide_buffer_t &x) { return x.type.bits == 64 ? 1 : 0; }
 
-const KernelPair &pick_kernels(const halide_buffer_t &x, bool channels_last) {
-    return kKernels[dtype_index(x)][channels_last ? kChannelsLast : kRows];
+const KernelPair &pick_kernels(Device device, const halide_buffer_t &x, bool channels_last) {
+    return kernels_for(device).pairs[dtype_index(x)][channels_last ? kChannelsLast : kRows];
 }
 
-// The forward kernel: as pick_kernels, but large windows in the rows layout
-// go to the along-window kernel.
-ForwardKernelChoice pick_forward(const halide_buffer_t &x, bool channels_last, int64_t kernel_size) {
-    if (!channels_last && kernel_size >= kMinWideWindow) {
-        return kWideWindowForward[dtype_index(x)];
+// The forward kernel: as pick_kernels, except in the rows layout on the CPU
+// large windows go to the along-window kernel, and on a GPU spans too large
+// to stage in shared memory go to the kernel that reads |x| from global
+// memory instead.
+ForwardKernelChoice pick_forward(Device device, const halide_buffer_t &x, bool channels_last,
+                                 int64_t kernel_size, int64_t stride) {
+    const DeviceKernels &table = kernels_for(device);
+    if (!channels_last) {
+        const bool use_alternative =
+            device == Device::cpu ? kernel_size >= kMinWideWindow
+                                  : !fits_gpu_staging(kernel_size, stride, x.type.bytes());
+        if (use_alternative) {
+            return table.rows_alternative[dtype_index(x)];
+        }
     }
-    const KernelPair &k = pick_kernels(x, channels_last);
+    const KernelPair &k = pick_kernels(device, x, channels_last);
     return {k.forward, k.name};
+}
+
+// Host memory is what CPU kernels read and write.
+void require_host_memory(std::initializer_list<std::pair<const char *, const halide_buffer_t *>> buffers) {
+    for (const auto &[name, b] : buffers) {
+        if (b->host == nullptr) {
+            throw std::invalid_argument(std::string("LPPool1d: ") + name +
+                                        " has no host memory; a pool on the cpu needs host "
+                                        "memory (use .on(Device::cuda) for device memory)");
+        }
+    }
 }
 
 std::string python_float_repr(double v) {
@@ -220,7 +211,16 @@ void set_num_threads(int threads) {
 LPPool1d::LPPool1d(double norm_type, int64_t kernel_size, std::optional<int64_t> stride,
                    bool ceil_mode)
     : params_(make_pool_params(norm_type, kernel_size, stride, ceil_mode)) {
-    install_error_routing();
+    detail::install_error_routing();
+}
+
+LPPool1d LPPool1d::on(Device device) const {
+    if (device != Device::cpu) {
+        detail::require_device(device);
+    }
+    LPPool1d moved = *this;
+    moved.device_ = device;
+    return moved;
 }
 
 int64_t LPPool1d::output_length(int64_t input_length) const {
@@ -236,24 +236,128 @@ std::string LPPool1d::extra_repr() const {
 
 void LPPool1d::forward_raw(const halide_buffer_t &x, const halide_buffer_t &y) const {
     check_forward(params_, x, y);
+    if (device_ == Device::cpu) {
+        require_host_memory({{"x", &x}, {"y", &y}});
+    }
     Rank3 x3 = as_rank3(x), y3 = as_rank3(y);
-    const auto k = pick_forward(x, is_channels_last({&x3.buffer, &y3.buffer}), params_.kernel_size);
-    const int64_t length = x.dim[0].extent;
-    run_kernel(k.forward, "forward", k.name, &x3.buffer, params_.norm_type,
-               clamp_to_length(params_.kernel_size, length),
-               clamp_to_length(params_.stride, length), &y3.buffer);
+    launch_forward(x3.buffer, y3.buffer);
 }
 
 void LPPool1d::backward_raw(const halide_buffer_t &x, const halide_buffer_t &y,
                             const halide_buffer_t &grad_y, const halide_buffer_t &grad_x) const {
     check_backward(params_, x, y, grad_y, grad_x);
+    if (device_ == Device::cpu) {
+        require_host_memory({{"x", &x}, {"y", &y}, {"grad_y", &grad_y}, {"grad_x", &grad_x}});
+    }
     Rank3 x3 = as_rank3(x), y3 = as_rank3(y), dy3 = as_rank3(grad_y), dx3 = as_rank3(grad_x);
-    const KernelPair &k = pick_kernels(
-        x, is_channels_last({&x3.buffer, &y3.buffer, &dy3.buffer, &dx3.buffer}));
-    const int64_t length = x.dim[0].extent;
-    run_kernel(k.backward, "backward", k.name, &x3.buffer, &y3.buffer, &dy3.buffer,
-               params_.norm_type, clamp_to_length(params_.kernel_size, length),
-               clamp_to_length(params_.stride, length), &dx3.buffer);
+    launch_backward(x3.buffer, y3.buffer, dy3.buffer, dx3.buffer);
+}
+
+namespace {
+
+// A descriptor of device memory as check_forward/check_backward see it
+// once wrapped: no host pointer, a device allocation.
+halide_buffer_t as_device_descriptor(const halide_buffer_t &b, uint64_t handle, const char *name) {
+    if (handle == 0) {
+        throw std::invalid_argument(std::string("LPPool1d: ") + name + " has a null device handle");
+    }
+    halide_buffer_t d = b;
+    d.host = nullptr;
+    d.device = handle;
+    return d;
+}
+
+// Rank-3 view of a device descriptor, ready to wrap (device cleared).
+Rank3 unwrapped_rank3(const halide_buffer_t &descriptor) {
+    Rank3 r = as_rank3(descriptor);
+    r.buffer.device = 0;
+    r.buffer.device_interface = nullptr;
+    r.buffer.flags = 0;
+    return r;
+}
+
+}  // namespace
+
+void LPPool1d::forward_device_raw(const halide_buffer_t &x, uint64_t x_handle,
+                                  const halide_buffer_t &y, uint64_t y_handle) const {
+    require_gpu_pool();
+    const halide_buffer_t dx = as_device_descriptor(x, x_handle, "x");
+    const halide_buffer_t dy = as_device_descriptor(y, y_handle, "y");
+    check_forward(params_, dx, dy);
+    Rank3 x3 = unwrapped_rank3(dx), y3 = unwrapped_rank3(dy);
+    detail::CallContext ctx;
+    detail::WrappedHandles handles(device_, ctx);
+    handles.wrap(x3.buffer, x_handle);
+    handles.wrap(y3.buffer, y_handle);
+    launch_forward(x3.buffer, y3.buffer);
+}
+
+void LPPool1d::backward_device_raw(const halide_buffer_t &x, uint64_t x_handle,
+                                   const halide_buffer_t &y, uint64_t y_handle,
+                                   const halide_buffer_t &grad_y, uint64_t grad_y_handle,
+                                   const halide_buffer_t &grad_x, uint64_t grad_x_handle) const {
+    require_gpu_pool();
+    const halide_buffer_t dx = as_device_descriptor(x, x_handle, "x");
+    const halide_buffer_t dy = as_device_descriptor(y, y_handle, "y");
+    const halide_buffer_t ddy = as_device_descriptor(grad_y, grad_y_handle, "grad_y");
+    const halide_buffer_t ddx = as_device_descriptor(grad_x, grad_x_handle, "grad_x");
+    check_backward(params_, dx, dy, ddy, ddx);
+    Rank3 x3 = unwrapped_rank3(dx), y3 = unwrapped_rank3(dy), dy3 = unwrapped_rank3(ddy),
+          dx3 = unwrapped_rank3(ddx);
+    detail::CallContext ctx;
+    detail::WrappedHandles handles(device_, ctx);
+    handles.wrap(x3.buffer, x_handle);
+    handles.wrap(y3.buffer, y_handle);
+    handles.wrap(dy3.buffer, grad_y_handle);
+    handles.wrap(dx3.buffer, grad_x_handle);
+    launch_backward(x3.buffer, y3.buffer, dy3.buffer, dx3.buffer);
+}
+
+void LPPool1d::require_gpu_pool() const {
+    if (device_ == Device::cpu) {
+        throw std::invalid_argument(
+            "LPPool1d: device handles need a pool on a GPU; use .on(Device::cuda)");
+    }
+}
+
+void LPPool1d::launch_forward(halide_buffer_t &x3, halide_buffer_t &y3) const {
+    const auto k = pick_forward(device_, x3, is_channels_last({&x3, &y3}), params_.kernel_size,
+                                params_.stride);
+    const int64_t length = x3.dim[0].extent;
+    detail::CallContext ctx;
+    std::optional<detail::DeviceCall> transfers;
+    if (device_ != Device::cpu) {
+        transfers.emplace(device_, ctx);
+        transfers->add_input(x3);
+        transfers->add_output(y3);
+    }
+    run_kernel(ctx, k.forward, "forward", k.name, &x3, params_.norm_type,
+               clamp_to_length(params_.kernel_size, length),
+               clamp_to_length(params_.stride, length), &y3);
+    if (transfers) {
+        transfers->copy_outputs_to_host();
+    }
+}
+
+void LPPool1d::launch_backward(halide_buffer_t &x3, halide_buffer_t &y3, halide_buffer_t &dy3,
+                               halide_buffer_t &dx3) const {
+    const KernelPair &k = pick_kernels(device_, x3, is_channels_last({&x3, &y3, &dy3, &dx3}));
+    const int64_t length = x3.dim[0].extent;
+    detail::CallContext ctx;
+    std::optional<detail::DeviceCall> transfers;
+    if (device_ != Device::cpu) {
+        transfers.emplace(device_, ctx);
+        transfers->add_input(x3);
+        transfers->add_input(y3);
+        transfers->add_input(dy3);
+        transfers->add_output(dx3);
+    }
+    run_kernel(ctx, k.backward, "backward", k.name, &x3, &y3, &dy3, params_.norm_type,
+               clamp_to_length(params_.kernel_size, length),
+               clamp_to_length(params_.stride, length), &dx3);
+    if (transfers) {
+        transfers->copy_outputs_to_host();
+    }
 }
 
 namespace detail {

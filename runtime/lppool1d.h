@@ -11,6 +11,12 @@
 // write nothing; a failure inside a kernel throws std::runtime_error with
 // Halide's message.
 //
+// Kernels run on the CPU unless the pool is moved with on(Device::cuda) (or
+// Device::opencl). On a GPU, host buffers are copied in and results copied
+// back; buffers that already have a device allocation (halide_buffer_t with
+// `device` set) and the *_device entry points (raw CUdeviceptr / cl_mem
+// handles) stay on the device, without copies.
+//
 // Thread safety: a constructed LPPool1d is immutable; its const methods may
 // be called from any number of threads at once. Kernels run on Halide's
 // thread pool (one worker per core unless set_num_threads says otherwise).
@@ -23,6 +29,7 @@
 #include <type_traits>
 
 #include "HalideBuffer.h"
+#include "device.h"
 #include "shape_check.h"
 
 namespace lppool {
@@ -77,6 +84,11 @@ public:
     int64_t stride() const { return params_.stride; }
     bool ceil_mode() const { return params_.ceil_mode; }
 
+    // The same pool on another device. Throws std::runtime_error saying why
+    // when that device cannot run kernels (no driver, no device, not built).
+    LPPool1d on(Device device) const;
+    Device device() const { return device_; }
+
     // Output length for an input of length L; throws if L is too short.
     int64_t output_length(int64_t input_length) const;
 
@@ -117,8 +129,33 @@ public:
     void backward_raw(const halide_buffer_t &x, const halide_buffer_t &y,
                       const halide_buffer_t &grad_y, const halide_buffer_t &grad_x) const;
 
+    // Zero-copy GPU entry points for memory the caller already has on this
+    // pool's device: each view's `data` is a device handle (a CUdeviceptr
+    // for CUDA, a cl_mem for OpenCL) cast to a pointer; sizes and strides
+    // are as for host views. Results stay on the device; the kernels run on
+    // the device's default stream / queue, so later work there sees them.
+    template <typename T, typename U>
+    void forward_device(const TensorView<T> &x, const TensorView<U> &y) const;
+    template <typename T, typename U, typename V, typename W>
+    void backward_device(const TensorView<T> &x, const TensorView<U> &y,
+                         const TensorView<V> &grad_y, const TensorView<W> &grad_x) const;
+    // The same with halide_buffer_t descriptors (host null) and handles.
+    void forward_device_raw(const halide_buffer_t &x, uint64_t x_handle, const halide_buffer_t &y,
+                            uint64_t y_handle) const;
+    void backward_device_raw(const halide_buffer_t &x, uint64_t x_handle,
+                             const halide_buffer_t &y, uint64_t y_handle,
+                             const halide_buffer_t &grad_y, uint64_t grad_y_handle,
+                             const halide_buffer_t &grad_x, uint64_t grad_x_handle) const;
+
 private:
+    void require_gpu_pool() const;
+    // Rank-3 views in; runs the kernel for this pool's device.
+    void launch_forward(halide_buffer_t &x3, halide_buffer_t &y3) const;
+    void launch_backward(halide_buffer_t &x3, halide_buffer_t &y3, halide_buffer_t &dy3,
+                         halide_buffer_t &dx3) const;
+
     PoolParams params_;
+    Device device_ = Device::cpu;
 };
 
 // ---------------------------------------------------------------------------
@@ -127,10 +164,27 @@ private:
 namespace detail {
 
 // A halide_buffer_t describing a TensorView, with dimensions reversed into
-// Halide's innermost-first order. Rank 2 stays rank 2.
+// Halide's innermost-first order. Rank 2 stays rank 2. Copies keep
+// `buffer.dim` pointing at their own `dims`.
 struct RawView {
     halide_buffer_t buffer{};
     halide_dimension_t dims[3]{};
+
+    RawView() = default;
+    RawView(const RawView &other) : buffer(other.buffer) { copy_dims(other); }
+    RawView &operator=(const RawView &other) {
+        buffer = other.buffer;
+        copy_dims(other);
+        return *this;
+    }
+
+private:
+    void copy_dims(const RawView &other) {
+        for (int i = 0; i < 3; i++) {
+            dims[i] = other.dims[i];
+        }
+        buffer.dim = dims;
+    }
 };
 
 template <typename T>
@@ -140,6 +194,21 @@ RawView to_raw(const TensorView<T> &v);
 // memory order as `like` (so channels-last stays channels-last).
 template <typename T>
 Halide::Runtime::Buffer<T> allocate_like(const halide_buffer_t &like, int64_t length);
+
+// A device view: the descriptor of `v` with its data pointer taken as the
+// device handle.
+struct DeviceView {
+    RawView view;
+    uint64_t handle = 0;
+};
+
+template <typename T>
+DeviceView to_device_view(const TensorView<T> &v) {
+    DeviceView d{to_raw(v), 0};
+    d.handle = reinterpret_cast<uint64_t>(d.view.buffer.host);
+    d.view.buffer.host = nullptr;
+    return d;
+}
 
 template <typename T>
 void require_float_type() {
@@ -208,6 +277,27 @@ void LPPool1d::backward(const TensorView<T> &x, const TensorView<U> &y,
     auto rdy = detail::to_raw(grad_y);
     auto rdx = detail::to_raw(grad_x);
     backward_raw(rx.buffer, ry.buffer, rdy.buffer, rdx.buffer);
+}
+
+template <typename T, typename U>
+void LPPool1d::forward_device(const TensorView<T> &x, const TensorView<U> &y) const {
+    detail::require_float_type<T>();
+    detail::require_float_type<U>();
+    auto dx = detail::to_device_view(x);
+    auto dy = detail::to_device_view(y);
+    forward_device_raw(dx.view.buffer, dx.handle, dy.view.buffer, dy.handle);
+}
+
+template <typename T, typename U, typename V, typename W>
+void LPPool1d::backward_device(const TensorView<T> &x, const TensorView<U> &y,
+                               const TensorView<V> &grad_y, const TensorView<W> &grad_x) const {
+    detail::require_float_type<W>();
+    auto dx = detail::to_device_view(x);
+    auto dy = detail::to_device_view(y);
+    auto ddy = detail::to_device_view(grad_y);
+    auto ddx = detail::to_device_view(grad_x);
+    backward_device_raw(dx.view.buffer, dx.handle, dy.view.buffer, dy.handle, ddy.view.buffer,
+                        ddy.handle, ddx.view.buffer, ddx.handle);
 }
 
 }  // namespace lppool

@@ -23,8 +23,8 @@ int64_t ceil_div(int64_t a, int64_t b) {
     return a > 0 ? (a - 1) / b + 1 : -((-a) / b);
 }
 
-// Checks one buffer on its own: supported dtype, rank, non-empty, host
-// memory, and every element offset within 32-bit indexing.
+// Checks one buffer on its own: supported dtype, rank, non-empty, memory
+// (host or device), and every element offset within 32-bit indexing.
 void check_buffer(const char *name, const halide_buffer_t &b) {
     if (b.type.code != halide_type_float || (b.type.bits != 32 && b.type.bits != 64) ||
         b.type.lanes != 1) {
@@ -35,7 +35,7 @@ void check_buffer(const char *name, const halide_buffer_t &b) {
         fail(std::string(name) + " must have rank 2 (C, L) or 3 (N, C, L), got rank " +
              std::to_string(b.dimensions));
     }
-    if (b.host == nullptr) {
+    if (b.host == nullptr && b.device == 0) {
         fail(std::string(name) + " has a null data pointer");
     }
     int64_t last_offset = 0;

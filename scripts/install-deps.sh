@@ -7,7 +7,8 @@ packages=(
   build-essential cmake ninja-build pkg-config
   libhalide14-0-dev        # Halide 14: generators, AOT compiler, runtime headers
   catch2                   # Catch2 v2 test framework
-  python3-torch python3-numpy  # PyTorch lp_pool1d cross-check in tests
+  python3 python3-torch python3-numpy  # PyTorch lp_pool1d cross-check; ptxas check script
+  pocl-opencl-icd ocl-icd-opencl-dev  # OpenCL on the CPU: runs the GPU schedule in tests
 )
 # bench/run.sh also needs Google Benchmark and matplotlib for the plots.
 if [ "${1:-}" = "--bench" ]; then

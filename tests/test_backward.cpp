@@ -4,58 +4,15 @@
 
 #include "lppool1d_backward_autodiff_f32.h"
 #include "lppool1d_backward_autodiff_f64.h"
-#include "test_support.h"
+#include "grid_checks.h"
 
 using test::Layout;
+using test::backward_tolerance;
 
-namespace {
-
-// Backward tolerance: each term's ratio^(p-1) amplifies the ratio's rounding
-// error by about p - 1, so the float32 bound grows with p.
-template <typename T>
-double backward_tolerance(double p) {
-    return test::forward_tolerance<T>() * std::max(1.0, std::fabs(p - 1));
-}
-
-template <typename T>
-void check_backward_case(Layout layout, int rank, double p, int64_t K, int64_t S, bool ceil_mode,
-                         int64_t L, std::mt19937 &rng, bool use_view) {
-    const int64_t N = 2, C = 3;
-    lppool::LPPool1d pool(p, K, S, ceil_mode);
-    const int64_t out_len = pool.output_length(L);
-    INFO(test::layout_name(layout) << " rank=" << rank << " p=" << p << " K=" << K << " S=" << S
-                                   << " ceil=" << ceil_mode << " L=" << L << " view=" << use_view
-                                   << " dtype=" << (sizeof(T) == 4 ? "f32" : "f64"));
-    auto x = test::make_tensor<T>(layout, rank, N, C, L);
-    test::fill_random(x, rng);
-    auto y = test::make_tensor<T>(layout, rank, N, C, out_len);
-    auto dy = test::make_tensor<T>(layout, rank, N, C, out_len);
-    test::fill_random(dy, rng, -1, 1);
-    auto dx = test::make_tensor<T>(layout, rank, N, C, L);
-    pool.forward(x.buffer, y.buffer);
-    if (use_view) {
-        pool.backward(x.view(), y.view(), dy.view(), dx.view());
-    } else {
-        pool.backward(x.buffer, y.buffer, dy.buffer, dx.buffer);
-    }
-    // The reference gradient uses the kernel's own y, so this checks the
-    // backward alone; the forward is checked against its own reference.
-    auto want = reference::backward(x.to_reference(), y.to_reference(), dy.to_reference(), p, K, S);
-    test::require_matches(dx, want.grad_x, backward_tolerance<T>(p), &want.magnitude);
-}
-
-}  // namespace
 
 TEST_CASE("backward matches the float64 reference over the grid", "[backward][grid]") {
     std::mt19937 rng(4321);
-    const int cases = test::for_each_grid_case([&](const test::GridCase &g) {
-        if (g.f32) {
-            check_backward_case<float>(g.layout, g.rank, g.p, g.K, g.S, g.ceil_mode, g.L, rng, g.use_view);
-        } else {
-            check_backward_case<double>(g.layout, g.rank, g.p, g.K, g.S, g.ceil_mode, g.L, rng, g.use_view);
-        }
-    });
-    CHECK(cases == test::kGridCases);
+    CHECK(test::check_backward_grid(lppool::Device::cpu, rng) == test::kGridCases);
 }
 
 TEST_CASE("backward: parallel paths (many rows, one long row)", "[backward]") {

@@ -180,3 +180,34 @@ TEST_CASE("backward rejects bad tensors and writes nothing", "[errors]") {
 TEST_CASE("set_num_threads rejects negative counts", "[errors]") {
     CHECK_INVALID(lppool::set_num_threads(-1), Contains("-1"));
 }
+
+TEST_CASE("a GPU that cannot run gives a clear exception, never a crash", "[errors][device]") {
+    for (lppool::Device device : {lppool::Device::cuda, lppool::Device::opencl}) {
+        std::string why_not;
+        if (lppool::device_available(device, &why_not)) {
+            continue;  // this machine has one; the GPU suites test it
+        }
+        INFO(lppool::device_name(device) << ": " << why_not);
+        CHECK_FALSE(why_not.empty());
+        CHECK_THROWS_AS(lppool::LPPool1d(2.0, 4).on(device), std::runtime_error);
+        CHECK_THROWS_WITH(lppool::LPPool1d(2.0, 4).on(device),
+                          Contains(lppool::device_name(device)) && Contains("cannot run"));
+    }
+    CHECK(lppool::device_available(lppool::Device::cpu));
+    CHECK(lppool::LPPool1d(2.0, 4).on(lppool::Device::cpu).device() == lppool::Device::cpu);
+}
+
+TEST_CASE("a CPU pool rejects memory that is only on a device", "[errors][device]") {
+    lppool::LPPool1d pool(2.0, 4);
+    auto x = test::make_tensor<float>(Layout::NCL, 3, 1, 2, 16);
+    auto y = test::make_tensor<float>(Layout::NCL, 3, 1, 2, 4);
+    halide_buffer_t device_only = *x.buffer.raw_buffer();
+    device_only.host = nullptr;
+    device_only.device = 0x1000;  // never dereferenced: rejected first
+    CHECK_INVALID(pool.forward_raw(device_only, *y.buffer.raw_buffer()),
+                  Contains("x") && Contains("no host memory"));
+    CHECK_INVALID(pool.forward_device(x.view(), y.view()), Contains("need a pool on a GPU"));
+    for (float v : y.storage) {
+        CHECK(v == test::sentinel<float>());
+    }
+}

@@ -3,9 +3,10 @@
 #include <random>
 #include <sstream>
 
-#include "test_support.h"
+#include "grid_checks.h"
 
 using test::Layout;
+using test::check_forward_case;
 
 TEST_CASE("seed example: p=2, K=4 on ones(1, 8, 16) gives (1, 8, 4)", "[forward][seed]") {
     lppool::LPPool1d pool(2.0, 4);
@@ -73,43 +74,10 @@ TEST_CASE("output_length follows floor and ceil mode with integer arithmetic", "
     }
 }
 
-namespace {
-
-template <typename T>
-void check_forward_case(Layout layout, int rank, double p, int64_t K, int64_t S, bool ceil_mode,
-                        int64_t L, std::mt19937 &rng, bool use_view) {
-    const int64_t N = 2, C = 3;
-    lppool::LPPool1d pool(p, K, S, ceil_mode);
-    const int64_t out_len = reference::output_length(L, K, S, ceil_mode);
-    INFO(test::layout_name(layout) << " rank=" << rank << " p=" << p << " K=" << K << " S=" << S
-                                   << " ceil=" << ceil_mode << " L=" << L << " view=" << use_view
-                                   << " dtype=" << (sizeof(T) == 4 ? "f32" : "f64"));
-    REQUIRE(pool.output_length(L) == out_len);
-    auto x = test::make_tensor<T>(layout, rank, N, C, L);
-    test::fill_random(x, rng);
-    auto y = test::make_tensor<T>(layout, rank, N, C, out_len);
-    if (use_view) {
-        pool.forward(lppool::TensorView<const T>{x.view().data, x.view().rank, x.view().sizes, x.view().strides},
-                     y.view());
-    } else {
-        pool.forward(x.buffer, y.buffer);
-    }
-    auto want = reference::forward(x.to_reference(), p, K, S, ceil_mode);
-    test::require_matches(y, want, test::forward_tolerance<T>());
-}
-
-}  // namespace
 
 TEST_CASE("forward matches the float64 reference over the grid", "[forward][grid]") {
     std::mt19937 rng(1234);
-    const int cases = test::for_each_grid_case([&](const test::GridCase &g) {
-        if (g.f32) {
-            check_forward_case<float>(g.layout, g.rank, g.p, g.K, g.S, g.ceil_mode, g.L, rng, g.use_view);
-        } else {
-            check_forward_case<double>(g.layout, g.rank, g.p, g.K, g.S, g.ceil_mode, g.L, rng, g.use_view);
-        }
-    });
-    CHECK(cases == test::kGridCases);
+    CHECK(test::check_forward_grid(lppool::Device::cpu, rng) == test::kGridCases);
 }
 
 TEST_CASE("forward: every layout, rank and dtype on one shape", "[forward]") {

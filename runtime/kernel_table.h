@@ -1,0 +1,96 @@
+// The kernel tables' types and the GPU kernels (internal to runtime/).
+#pragma once
+
+#include <cstdint>
+
+#include "HalideRuntime.h"
+
+#ifdef LPPOOL_WITH_CUDA
+#include "lppool1d_backward_f32_channels_last_cuda.h"
+#include "lppool1d_backward_f32_rows_cuda.h"
+#include "lppool1d_backward_f64_channels_last_cuda.h"
+#include "lppool1d_backward_f64_rows_cuda.h"
+#include "lppool1d_forward_f32_channels_last_cuda.h"
+#include "lppool1d_forward_f32_rows_cuda.h"
+#include "lppool1d_forward_f32_rows_unstaged_cuda.h"
+#include "lppool1d_forward_f64_channels_last_cuda.h"
+#include "lppool1d_forward_f64_rows_cuda.h"
+#include "lppool1d_forward_f64_rows_unstaged_cuda.h"
+#endif
+#ifdef LPPOOL_WITH_OPENCL
+#include "lppool1d_backward_f32_channels_last_opencl.h"
+#include "lppool1d_backward_f32_rows_opencl.h"
+#include "lppool1d_backward_f64_channels_last_opencl.h"
+#include "lppool1d_backward_f64_rows_opencl.h"
+#include "lppool1d_forward_f32_channels_last_opencl.h"
+#include "lppool1d_forward_f32_rows_opencl.h"
+#include "lppool1d_forward_f32_rows_unstaged_opencl.h"
+#include "lppool1d_forward_f64_channels_last_opencl.h"
+#include "lppool1d_forward_f64_rows_opencl.h"
+#include "lppool1d_forward_f64_rows_unstaged_opencl.h"
+#endif
+
+namespace lppool::detail {
+
+using ForwardKernel = int (*)(const void *, halide_buffer_t *, double, int32_t, int32_t,
+                              halide_buffer_t *);
+using BackwardKernel = int (*)(const void *, halide_buffer_t *, halide_buffer_t *,
+                               halide_buffer_t *, double, int32_t, int32_t, halide_buffer_t *);
+
+struct KernelPair {
+    ForwardKernel forward;
+    BackwardKernel backward;
+    const char *name;
+};
+
+struct ForwardKernelChoice {
+    ForwardKernel forward;
+    const char *name;
+};
+
+// One device's kernels: pairs[dtype][layout] (dtype 0 = f32, 1 = f64;
+// layout 0 = rows, 1 = channels-last), and the alternative rows forward per
+// dtype (CPU: along-window, for wide windows; GPU: without shared-memory
+// staging, for spans that do not fit it).
+struct DeviceKernels {
+    KernelPair pairs[2][2];
+    ForwardKernelChoice rows_alternative[2];
+};
+
+// The GPU rows forward stages (tile - 1) * S + K elements of |x|^p per block
+// in shared memory; LPPOOL_GPU_TILE_OUTPUTS is the generator's
+// gpu_tile_outputs (set by the build from one CMake variable).
+#ifndef LPPOOL_GPU_TILE_OUTPUTS
+#define LPPOOL_GPU_TILE_OUTPUTS 128
+#endif
+inline constexpr int64_t kMaxStagedBytes = 16 * 1024;
+
+inline bool fits_gpu_staging(int64_t kernel_size, int64_t stride, int element_bytes) {
+    const int64_t span = int64_t(LPPOOL_GPU_TILE_OUTPUTS - 1) * stride + kernel_size;
+    return span <= kMaxStagedBytes / element_bytes;
+}
+
+#define LPPOOL_GPU_KERNELS(api, label)                                                        \
+    DeviceKernels {                                                                           \
+        {{{lppool1d_forward_f32_rows_##api, lppool1d_backward_f32_rows_##api,                 \
+           "f32_rows_" label},                                                                \
+          {lppool1d_forward_f32_channels_last_##api, lppool1d_backward_f32_channels_last_##api, \
+           "f32_channels_last_" label}},                                                      \
+         {{lppool1d_forward_f64_rows_##api, lppool1d_backward_f64_rows_##api,                 \
+           "f64_rows_" label},                                                                \
+          {lppool1d_forward_f64_channels_last_##api, lppool1d_backward_f64_channels_last_##api, \
+           "f64_channels_last_" label}}},                                                     \
+        {{lppool1d_forward_f32_rows_unstaged_##api, "f32_rows_unstaged_" label},              \
+         {lppool1d_forward_f64_rows_unstaged_##api, "f64_rows_unstaged_" label}},             \
+    }
+
+#ifdef LPPOOL_WITH_CUDA
+inline const DeviceKernels kCudaKernels = LPPOOL_GPU_KERNELS(cuda, "cuda");
+#endif
+#ifdef LPPOOL_WITH_OPENCL
+inline const DeviceKernels kOpenClKernels = LPPOOL_GPU_KERNELS(opencl, "opencl");
+#endif
+
+#undef LPPOOL_GPU_KERNELS
+
+}  // namespace lppool::detail

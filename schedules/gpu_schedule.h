@@ -1,0 +1,106 @@
+// GPU schedules (CUDA, and OpenCL as its CI twin) for the LPPool1d algorithm
+// in generators/lppool1d_algorithm.h.
+//
+// One thread per output element: a window's power sum (and, for the forward,
+// its rescue) is accumulated in the thread's registers. Threads of a block
+// are neighbours along the contiguous dimension of the layout, so loads
+// coalesce: along L for rows (NCL), across C for channels-last (NLC). With
+// `stage_powers`, a block first stages |x|^p for its span of the input in
+// shared memory with coalesced loads, so overlapping windows (S < K) read
+// each |x|^p from there instead of recomputing it. These functions hold no
+// math; the knobs are GeneratorParams.
+#pragma once
+
+#include "Halide.h"
+#include "cpu_schedule.h"
+#include "lppool1d_algorithm.h"
+
+namespace lppool {
+
+struct GpuKnobs {
+    int tile_outputs = 128;    // threads per block along L (rows layout)
+    int tile_channels = 32;    // threads per block across C (channels-last)
+    int tile_positions = 8;    // threads per block along L (channels-last)
+    bool stage_powers = true;  // forward, rows layout: |x|^p staged in shared memory
+};
+
+// The largest staged span a block may need, in elements, for a rows-layout
+// forward kernel with `stage_powers`: (tile_outputs - 1) * S + K. The runtime
+// sends larger windows or strides to the kernel built without staging.
+inline int64_t staged_span(const GpuKnobs &knobs, int64_t kernel_size, int64_t stride) {
+    return int64_t(knobs.tile_outputs - 1) * stride + kernel_size;
+}
+
+// Output tiling shared by the forward and backward schedules: per-output
+// reductions are computed at a thread loop (registers), staged inputs at a
+// block loop (shared memory).
+struct GpuLoops {
+    Halide::Var block_x{"block_x"}, thread_x{"thread_x"}, block_c{"block_c"},
+        thread_c{"thread_c"};
+};
+
+inline void tile_output_gpu(Halide::Func out, Layout layout, const Dims &d, const GpuLoops &v,
+                            const GpuKnobs &knobs) {
+    using namespace Halide;
+    const TailStrategy guard = TailStrategy::GuardWithIf;
+    if (layout != Layout::ChannelsLast) {
+        out.split(d.x, v.block_x, v.thread_x, knobs.tile_outputs, guard)
+            .reorder(v.thread_x, v.block_x, d.c, d.n)
+            .gpu_blocks(v.block_x, d.c, d.n)
+            .gpu_threads(v.thread_x);
+    } else {
+        out.split(d.c, v.block_c, v.thread_c, knobs.tile_channels, guard)
+            .split(d.x, v.block_x, v.thread_x, knobs.tile_positions, guard)
+            .reorder(v.thread_c, v.thread_x, v.block_c, v.block_x, d.n)
+            .gpu_blocks(v.block_c, v.block_x, d.n)
+            .gpu_threads(v.thread_c, v.thread_x);
+    }
+}
+
+// The powers a GPU kernel specializes on: those whose root needs no pow or
+// whose root exponent 1/p is exact in float32. Halide 14's OpenCL back end
+// prints float64 constants through a float32, so a p = 3 specialization
+// would fold 1/3 into a constant with 1e-8 relative error; p = 3 takes the
+// general path instead (its power is still the exact a*a*a arm).
+inline const int kGpuSpecializedPowers[] = {1, 2, 4};
+
+// Specializations copy the schedule they are made from: call after it is set.
+inline void specialize_exact_powers_gpu(Halide::Func f, const Halide::Expr &p) {
+    for (int v : kGpuSpecializedPowers) {
+        f.specialize(p == Halide::Expr(static_cast<double>(v)));
+    }
+}
+
+// Forward: `output` reads st.pooled_branch_free (the per-thread form of the
+// rescue; the CPU's scan form would make one thread walk a whole row).
+inline void schedule_forward_gpu(ForwardStages &st, Halide::Func output, Layout layout,
+                                 const Halide::Expr &p, const Dims &d, const GpuKnobs &knobs) {
+    using namespace Halide;
+    GpuLoops v;
+    tile_output_gpu(output, layout, d, v, knobs);
+    const Var &thread = layout != Layout::ChannelsLast ? v.thread_x : v.thread_c;
+    for (Func f : {st.power_sum, st.rescue_max_bits, st.rescue_sum}) {
+        f.compute_at(output, thread);
+    }
+    if (knobs.stage_powers && layout != Layout::ChannelsLast) {
+        // The block's span of |x|^p, loaded by all its threads in turn.
+        Var span_step("span_step"), span_lane("span_lane");
+        st.powered.compute_at(output, v.block_x)
+            .split(d.x, span_step, span_lane, knobs.tile_outputs, TailStrategy::GuardWithIf)
+            .gpu_threads(span_lane);
+    }
+    specialize_exact_powers_gpu(output, p);
+}
+
+// Backward: each thread gathers the windows containing its element.
+inline void schedule_backward_gpu(BackwardStages &st, Halide::Func grad_input, Layout layout,
+                                  const Halide::Expr &p, const Dims &d, const GpuKnobs &knobs) {
+    using namespace Halide;
+    GpuLoops v;
+    tile_output_gpu(grad_input, layout, d, v, knobs);
+    const Var &thread = layout != Layout::ChannelsLast ? v.thread_x : v.thread_c;
+    st.grad_input.compute_at(grad_input, thread);
+    specialize_exact_powers_gpu(grad_input, p);
+}
+
+}  // namespace lppool
