@@ -19,4 +19,5 @@ done
 /usr/bin/python3 bench/torch_bench.py "$out/torch.json"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 /usr/bin/python3 bench/report.py "$out/bench_1.json,$out/bench_2.json" "$out/torch.json" bench "$commit"
+"$build_dir/bench/lppool_stream_bench" >> bench/RESULTS.md
 cat bench/RESULTS.md

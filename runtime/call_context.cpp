@@ -1,5 +1,7 @@
 #include "call_context.h"
 
+#include <algorithm>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
@@ -25,7 +27,82 @@ extern "C" void route_halide_error(void *user_context, const char *message) {
     }
 }
 
+halide_malloc_t previous_malloc = nullptr;
+halide_free_t previous_free = nullptr;
+halide_do_par_for_t previous_do_par_for = nullptr;
+
+constexpr size_t kArenaAlignment = 128;  // what halide_malloc guarantees and vector loads like
+
+CallContext *as_context(void *user_context) {
+    auto *ctx = static_cast<CallContext *>(user_context);
+    return ctx != nullptr && ctx->tag == kContextTag ? ctx : nullptr;
+}
+
+extern "C" void *route_halide_malloc(void *user_context, size_t size) {
+    CallContext *ctx = as_context(user_context);
+    if (ctx == nullptr || ctx->arena == nullptr) {
+        return previous_malloc(user_context, size);
+    }
+    Arena &a = *ctx->arena;
+    const size_t rounded = (size + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
+    if (a.measuring) {
+        a.used += rounded;
+        a.high_water = std::max(a.high_water, a.used);
+        return previous_malloc(user_context, size);
+    }
+    if (rounded > a.capacity - a.used) {
+        return nullptr;  // the kernel reports out-of-memory; the caller gets a status
+    }
+    void *p = a.base + a.used;
+    a.used += rounded;
+    a.high_water = std::max(a.high_water, a.used);
+    return p;
+}
+
+extern "C" void route_halide_free(void *user_context, void *ptr) {
+    CallContext *ctx = as_context(user_context);
+    if (ctx != nullptr && ctx->arena != nullptr && !ctx->arena->measuring) {
+        const Arena &a = *ctx->arena;
+        if (ptr >= a.base && ptr < a.base + a.capacity) {
+            return;  // released with the arena
+        }
+    }
+    previous_free(user_context, ptr);
+}
+
+extern "C" int route_halide_do_par_for(void *user_context, halide_task_t task, int min, int size,
+                                       uint8_t *closure) {
+    CallContext *ctx = as_context(user_context);
+    if (ctx == nullptr || !ctx->run_serially) {
+        return previous_do_par_for(user_context, task, min, size, closure);
+    }
+    for (int i = min; i < min + size; i++) {
+        if (int status = task(user_context, i, closure); status != 0) {
+            return status;
+        }
+    }
+    return 0;
+}
+
 }  // namespace
+
+void Arena::reserve(size_t bytes) {
+    storage.assign(bytes + kArenaAlignment, 0);
+    const auto address = reinterpret_cast<uintptr_t>(storage.data());
+    base = storage.data() + (kArenaAlignment - address % kArenaAlignment) % kArenaAlignment;
+    capacity = bytes;
+    used = 0;
+    measuring = false;
+}
+
+void install_realtime_hooks() {
+    static std::once_flag once;
+    std::call_once(once, [] {
+        previous_malloc = halide_set_custom_malloc(route_halide_malloc);
+        previous_free = halide_set_custom_free(route_halide_free);
+        previous_do_par_for = halide_set_custom_do_par_for(route_halide_do_par_for);
+    });
+}
 
 void install_error_routing() {
     static std::once_flag once;

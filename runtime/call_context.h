@@ -10,15 +10,35 @@
 #include <mutex>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace lppool::detail {
 
 inline constexpr uint64_t kContextTag = 0x4c50506f6f6c3164ull;  // "LPPool1d"
 
+// Memory handed to the kernels of calls that must not allocate (streaming):
+// Halide's heap allocations for such a call are carved from `storage` and
+// released all at once by the next reset. While `measuring`, they come from
+// the ordinary allocator and `high_water` records how much a call needed.
+struct Arena {
+    std::vector<uint8_t> storage;
+    uint8_t *base = nullptr;  // storage, aligned
+    size_t capacity = 0;
+    size_t used = 0;
+    size_t high_water = 0;
+    bool measuring = true;
+
+    void reserve(size_t bytes);
+    void reset() { used = 0; }
+};
+
 struct CallContext {
     uint64_t tag = kContextTag;
     std::mutex mutex;
     std::string error;
+    Arena *arena = nullptr;     // allocations from here instead of the heap
+    bool run_serially = false;  // parallel loops run on the calling thread,
+                                // without Halide's thread pool (and its locks)
 
     std::string take_error() {
         std::lock_guard<std::mutex> lock(mutex);
@@ -30,6 +50,26 @@ struct CallContext {
 
 // Installs the routing handler once per process.
 void install_error_routing();
+
+// Installs, once per process, Halide malloc/free/do_par_for handlers that
+// honour a CallContext's `arena` and `run_serially` and hand every other
+// call to the handlers that were installed before.
+void install_realtime_hooks();
+
+}  // namespace lppool::detail
+
+struct halide_buffer_t;
+namespace lppool {
+struct PoolParams;
+}
+
+namespace lppool::detail {
+
+// Runs the CPU forward kernel on rank-3 views (L, C, N), choosing the variant
+// as LPPool1d does, without validating anything: for callers (the streaming
+// runtime) that have checked shapes up front. Returns Halide's status.
+int run_cpu_forward(const PoolParams &params, halide_buffer_t &x3, halide_buffer_t &y3,
+                    CallContext &ctx) noexcept;
 
 // Throws std::runtime_error naming `what` with Halide's message when a
 // Halide call returned a nonzero status.

@@ -339,6 +339,19 @@ void LPPool1d::launch_forward(halide_buffer_t &x3, halide_buffer_t &y3) const {
     }
 }
 
+namespace detail {
+
+int run_cpu_forward(const PoolParams &params, halide_buffer_t &x3, halide_buffer_t &y3,
+                    CallContext &ctx) noexcept {
+    const auto k = pick_forward(Device::cpu, x3, is_channels_last({&x3, &y3}),
+                                params.kernel_size, params.stride);
+    const int64_t length = x3.dim[0].extent;
+    return k.forward(&ctx, &x3, params.norm_type, clamp_to_length(params.kernel_size, length),
+                     clamp_to_length(params.stride, length), &y3);
+}
+
+}  // namespace detail
+
 void LPPool1d::launch_backward(halide_buffer_t &x3, halide_buffer_t &y3, halide_buffer_t &dy3,
                                halide_buffer_t &dx3) const {
     const KernelPair &k = pick_kernels(device_, x3, is_channels_last({&x3, &y3, &dy3, &dx3}));

@@ -1,5 +1,7 @@
 #include "shape_check.h"
 
+#include <algorithm>
+
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
@@ -99,22 +101,29 @@ PoolParams make_pool_params(double norm_type, int64_t kernel_size,
     return PoolParams{norm_type, kernel_size, s, ceil_mode};
 }
 
+int64_t windows_for_length(const PoolParams &params, int64_t L) noexcept {
+    const int64_t K = params.kernel_size, S = params.stride;
+    if (L < 1) {
+        return 0;
+    }
+    if (!params.ceil_mode) {
+        return L >= K ? (L - K) / S + 1 : 0;
+    }
+    int64_t out = ceil_div(L - K, S) + 1;
+    // Every window must start inside the input: (out - 1) * S < L, i.e.
+    // out - 1 <= (L - 1) / S, written without the product.
+    if (out - 1 > (L - 1) / S) {
+        out = (L - 1) / S + 1;
+    }
+    return std::max<int64_t>(out, 0);
+}
+
 int64_t pooling_output_length(const PoolParams &params, int64_t input_length) {
     const int64_t L = input_length, K = params.kernel_size, S = params.stride;
     if (L < 1) {
         fail("input length must be >= 1, got " + std::to_string(L));
     }
-    int64_t out;
-    if (!params.ceil_mode) {
-        out = L >= K ? (L - K) / S + 1 : 0;
-    } else {
-        out = ceil_div(L - K, S) + 1;
-        // Every window must start inside the input: (out - 1) * S < L, i.e.
-        // out - 1 <= (L - 1) / S, written without the product.
-        if (out - 1 > (L - 1) / S) {
-            out = (L - 1) / S + 1;
-        }
-    }
+    const int64_t out = windows_for_length(params, L);
     if (out < 1) {
         fail("input length " + std::to_string(L) + " is too short for kernel_size " +
              std::to_string(K) + " with stride " + std::to_string(S) +

@@ -24,6 +24,10 @@ struct PoolParams {
 PoolParams make_pool_params(double norm_type, int64_t kernel_size,
                             std::optional<int64_t> stride, bool ceil_mode);
 
+// Output length for an input of length L (integer arithmetic only), or 0
+// when L is too short for a single window.
+int64_t windows_for_length(const PoolParams &params, int64_t L) noexcept;
+
 // Output length for an input of `input_length` (integer arithmetic only).
 // Throws when the input is too short for a single window.
 int64_t pooling_output_length(const PoolParams &params, int64_t input_length);

@@ -9,6 +9,7 @@ packages=(
   catch2                   # Catch2 v2 test framework
   python3 python3-torch python3-numpy  # PyTorch lp_pool1d cross-check; ptxas check script
   pocl-opencl-icd ocl-icd-opencl-dev  # OpenCL on the CPU: runs the GPU schedule in tests
+  libsndfile1-dev          # WAV input of the audio examples
 )
 # bench/run.sh also needs Google Benchmark and matplotlib for the plots.
 if [ "${1:-}" = "--bench" ]; then
