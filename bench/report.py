@@ -142,6 +142,28 @@ def main(bench_json, torch_json, out_dir, commit):
     lines.append("\nMullapudi2016 and Li2018 stop with Halide-internal assertion failures when applied "
                  "to this algorithm (Halide 14.0.0), so they have no column; see bench/README.md.")
 
+    # The Python binding: our module vs PyTorch, both called from Python.
+    python_rows = []
+    for case in CASE_TEXT:
+        for threads in THREADS:
+            entry = torch_results.get(f"{case}/threads:{threads}")
+            ours = get("ours", case, threads)
+            if entry and "python_forward" in entry and ours:
+                python_rows.append((case, threads, entry, ours))
+    if python_rows:
+        lines.append("\n## From Python: lppool.lp_pool1d vs torch.nn.functional.lp_pool1d\n")
+        lines.append("Both called from Python on the same tensor (ms, min of 10). `C++` is our "
+                     "kernel called from C++ (the table above): the difference is the binding's "
+                     "overhead (DLPack capsules, output allocation, autograd).\n")
+        lines.append("| case | thr | C++ fwd | lppool fwd | torch fwd | ×torch | lppool fwd+bwd "
+                     "| torch fwd+bwd | ×torch |")
+        lines.append("|---|---|---|---|---|---|---|---|---|")
+        for case, threads, e, ours in python_rows:
+            pf, tf = e["python_forward"]["min_ms"], e["forward"]["min_ms"]
+            pfb, tfb = e["python_forward_backward"]["min_ms"], e["forward_backward"]["min_ms"]
+            lines.append(f"| {case} | {threads} | {fmt_ms(ours['min'])} | {fmt_ms(pf)} | {fmt_ms(tf)} | "
+                         f"{tf / pf:.1f}× | {fmt_ms(pfb)} | {fmt_ms(tfb)} | {tfb / pfb:.1f}× |")
+
     # Size sweep and K scan.
     sweep = sorted((int(case), v) for (kind, case, t), v in bench.items() if kind == "sweep")
     kscan = sorted((int(case), v) for (kind, case, t), v in bench.items() if kind == "kscan")

@@ -16,7 +16,7 @@ for threads in 1 2; do
     --benchmark_out="$out/bench_$threads.json" --benchmark_out_format=json \
     --benchmark_format=console | grep -E "_min|validation" || true
 done
-/usr/bin/python3 bench/torch_bench.py "$out/torch.json"
+PYTHONPATH="$build_dir/python" /usr/bin/python3 bench/torch_bench.py "$out/torch.json"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 /usr/bin/python3 bench/report.py "$out/bench_1.json,$out/bench_2.json" "$out/torch.json" bench "$commit"
 "$build_dir/bench/lppool_stream_bench" >> bench/RESULTS.md
