@@ -339,6 +339,94 @@ void LPPool1d::launch_forward(halide_buffer_t &x3, halide_buffer_t &y3) const {
     }
 }
 
+namespace {
+
+// A DLTensor as a descriptor: host tensors keep their pointer; CUDA tensors
+// get host = null and their device pointer as the handle.
+struct DLView {
+    detail::RawView view;
+    uint64_t device_handle = 0;
+    bool on_cuda = false;
+};
+
+DLView from_dlpack(const DLTensor &t, const char *name) {
+    auto fail = [&](const std::string &why) {
+        throw std::invalid_argument(std::string("LPPool1d: DLPack tensor ") + name + " " + why);
+    };
+    if (t.dtype.code != kDLFloat || (t.dtype.bits != 32 && t.dtype.bits != 64) ||
+        t.dtype.lanes != 1) {
+        fail("has dtype code " + std::to_string(t.dtype.code) + ", " +
+             std::to_string(t.dtype.bits) + " bits x " + std::to_string(t.dtype.lanes) +
+             " lanes; only float32 and float64 are supported");
+    }
+    if (t.ndim != 2 && t.ndim != 3) {
+        fail("must have rank 2 (C, L) or 3 (N, C, L), got rank " + std::to_string(t.ndim));
+    }
+    const bool on_cuda = t.device.device_type == kDLCUDA;
+    if (!on_cuda && t.device.device_type != kDLCPU && t.device.device_type != kDLCUDAHost) {
+        fail("is on DLPack device type " + std::to_string(t.device.device_type) +
+             "; only CPU (and CUDA-host) and CUDA tensors are supported");
+    }
+    TensorView<float> v;  // the element type is fixed below from the dtype
+    v.rank = t.ndim;
+    int64_t compact = 1;
+    for (int i = t.ndim - 1; i >= 0; i--) {
+        v.sizes[size_t(i)] = t.shape[i];
+        v.strides[size_t(i)] = t.strides != nullptr ? t.strides[i] : compact;
+        compact *= t.shape[i];
+    }
+    char *data = static_cast<char *>(t.data);
+    v.data = data == nullptr ? nullptr : reinterpret_cast<float *>(data + t.byte_offset);
+    DLView out{detail::to_raw(v), 0, on_cuda};
+    out.view.buffer.type = t.dtype.bits == 64 ? halide_type_of<double>() : halide_type_of<float>();
+    if (on_cuda) {
+        out.device_handle = reinterpret_cast<uint64_t>(out.view.buffer.host);
+        out.view.buffer.host = nullptr;
+    }
+    return out;
+}
+
+// All CUDA or all host; CUDA tensors on one device index.
+bool dlpack_on_cuda(std::initializer_list<const DLTensor *> tensors) {
+    const DLTensor &first = **tensors.begin();
+    for (const DLTensor *t : tensors) {
+        if ((t->device.device_type == kDLCUDA) != (first.device.device_type == kDLCUDA) ||
+            (first.device.device_type == kDLCUDA && t->device.device_id != first.device.device_id)) {
+            throw std::invalid_argument(
+                "LPPool1d: DLPack tensors must all be on the host or all on one CUDA device");
+        }
+    }
+    return first.device.device_type == kDLCUDA;
+}
+
+}  // namespace
+
+void LPPool1d::forward(const DLTensor &x, const DLTensor &y) const {
+    const bool cuda = dlpack_on_cuda({&x, &y});
+    const DLView dx = from_dlpack(x, "x"), dy = from_dlpack(y, "y");
+    if (!cuda) {
+        forward_raw(dx.view.buffer, dy.view.buffer);
+        return;
+    }
+    const LPPool1d &pool = device_ == Device::cuda ? *this : on(Device::cuda);
+    pool.forward_device_raw(dx.view.buffer, dx.device_handle, dy.view.buffer, dy.device_handle);
+}
+
+void LPPool1d::backward(const DLTensor &x, const DLTensor &y, const DLTensor &grad_y,
+                        const DLTensor &grad_x) const {
+    const bool cuda = dlpack_on_cuda({&x, &y, &grad_y, &grad_x});
+    const DLView dx = from_dlpack(x, "x"), dy = from_dlpack(y, "y"),
+                 ddy = from_dlpack(grad_y, "grad_y"), ddx = from_dlpack(grad_x, "grad_x");
+    if (!cuda) {
+        backward_raw(dx.view.buffer, dy.view.buffer, ddy.view.buffer, ddx.view.buffer);
+        return;
+    }
+    const LPPool1d &pool = device_ == Device::cuda ? *this : on(Device::cuda);
+    pool.backward_device_raw(dx.view.buffer, dx.device_handle, dy.view.buffer, dy.device_handle,
+                             ddy.view.buffer, ddy.device_handle, ddx.view.buffer,
+                             ddx.device_handle);
+}
+
 namespace detail {
 
 int run_cpu_forward(const PoolParams &params, halide_buffer_t &x3, halide_buffer_t &y3,

@@ -7,6 +7,7 @@
 //  - Halide::Runtime::Buffer<T> (Halide's order, dim 0 = L), any strides;
 //  - TensorView<T>: a pointer with sizes and element strides in (N, C, L)
 //    order, for callers that do not use Halide types.
+// DLTensor (DLPack) is accepted as well, for tensors from other frameworks.
 // T is float or double. Invalid arguments throw std::invalid_argument and
 // write nothing; a failure inside a kernel throws std::runtime_error with
 // Halide's message.
@@ -30,6 +31,7 @@
 
 #include "HalideBuffer.h"
 #include "device.h"
+#include "dlpack/dlpack.h"
 #include "shape_check.h"
 
 namespace lppool {
@@ -122,6 +124,15 @@ public:
     template <typename T, typename U, typename V, typename W>
     void backward(const TensorView<T> &x, const TensorView<U> &y, const TensorView<V> &grad_y,
                   const TensorView<W> &grad_x) const;
+
+    // DLPack tensors (PyTorch, NumPy, CuPy, JAX...), (N, C, L) or (C, L), any
+    // strides, float32/float64, without copies. CPU tensors run on this
+    // pool's device; CUDA tensors (all of them on one device) run on CUDA
+    // even from a CPU pool. Other dtypes or devices throw
+    // std::invalid_argument.
+    void forward(const DLTensor &x, const DLTensor &y) const;
+    void backward(const DLTensor &x, const DLTensor &y, const DLTensor &grad_y,
+                  const DLTensor &grad_x) const;
 
     // Untyped entry points: the dtype is read from each halide_buffer_t, so
     // unsupported dtypes are reported here rather than at compile time.

@@ -10,6 +10,8 @@ packages=(
   python3 python3-torch python3-numpy  # PyTorch lp_pool1d cross-check; ptxas check script
   pocl-opencl-icd ocl-icd-opencl-dev  # OpenCL on the CPU: runs the GPU schedule in tests
   libsndfile1-dev          # WAV input of the audio examples
+  libdlpack-dev            # DLTensor entry points (tensors from PyTorch, NumPy, ...)
+  pybind11-dev python3-dev python3-pytest  # the Python/PyTorch extension and its tests
 )
 # bench/run.sh also needs Google Benchmark and matplotlib for the plots.
 if [ "${1:-}" = "--bench" ]; then

@@ -16,11 +16,11 @@
 #include <vector>
 
 #include "lppool1d.h"
+#include "wav_fixture.h"
 
 namespace {
 
-constexpr int kRate = 48000, kChannels = 2;
-constexpr double kBurstStart = 0.8, kBurstEnd = 1.2, kAmplitude[kChannels] = {0.5, 0.25};
+using namespace wav_fixture;
 
 int fail(const std::string &why) {
     std::printf("FAILED: %s\n", why.c_str());
@@ -34,28 +34,9 @@ int main(int argc, char **argv) {
     const std::string wav = std::string(argv[2]) + "/burst.wav";
     const std::string csv = std::string(argv[2]) + "/burst.csv";
 
-    // 2 s of faint noise, with a 1 kHz burst in [0.8 s, 1.2 s): float samples,
-    // so the file holds exactly what the offline reference reads.
-    const int frames = 2 * kRate;
-    std::vector<float> samples(size_t(frames * kChannels));
-    unsigned noise = 12345;
-    for (int t = 0; t < frames; t++) {
-        const double time = double(t) / kRate;
-        for (int c = 0; c < kChannels; c++) {
-            noise = noise * 1103515245u + 12345u;
-            double v = 1e-3 * (double((noise >> 8) & 0xffff) / 32768.0 - 1.0);
-            if (time >= kBurstStart && time < kBurstEnd) v += kAmplitude[c] * std::sin(2 * M_PI * 1000 * time);
-            samples[size_t(t * kChannels + c)] = float(v);
-        }
-    }
-    SF_INFO info{};
-    info.samplerate = kRate;
-    info.channels = kChannels;
-    info.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT;
-    SNDFILE *out = sf_open(wav.c_str(), SFM_WRITE, &info);
-    if (out == nullptr) return fail("cannot write " + wav);
-    sf_writef_float(out, samples.data(), frames);
-    sf_close(out);
+    const std::vector<float> samples = write_tone_burst(wav);
+    if (samples.empty()) return fail("cannot write " + wav);
+    const int frames = kFrames;
 
     const std::string command = std::string(argv[1]) + " " + wav + " " + csv + " --block 128 --quiet";
     if (std::system(command.c_str()) != 0) return fail("stream_meter failed: " + command);
@@ -63,7 +44,7 @@ int main(int argc, char **argv) {
     // Offline: the whole file at once, interleaved (channels-last) as read.
     const int64_t K = 960, S = 480;  // the meter's default 20 ms window at 48 kHz
     halide_dimension_t dims[3] = {{0, frames, kChannels}, {0, kChannels, 1}, {0, 1, 0}};
-    Halide::Runtime::Buffer<float> x(samples.data(), 3, dims);
+    Halide::Runtime::Buffer<const float> x(samples.data(), 3, dims);
     const auto want = lppool::LPPool1d(2.0, K, S).forward(x);
 
     std::ifstream in(csv);
@@ -95,7 +76,7 @@ int main(int argc, char **argv) {
     }
     // The burst: a sine of amplitude a has RMS a / sqrt(2).
     const double loudest_time = double(loudest * S) / kRate;
-    const double expected_db = 20 * std::log10(kAmplitude[0] / std::sqrt(2.0));
+    const double expected_db = burst_db(0);
     if (loudest_time < kBurstStart || loudest_time + double(K) / kRate > kBurstEnd + 1e-9) {
         return fail("loudest window at " + std::to_string(loudest_time) + " s, outside the burst");
     }

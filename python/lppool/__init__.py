@@ -1,0 +1,102 @@
+"""Lp-norm (power-average) pooling over 1-D signals on AOT-compiled Halide
+kernels: a drop-in for torch.nn.LPPool1d / torch.nn.functional.lp_pool1d.
+
+    y[n, c, j] = (sum_k |x[n, c, j*S + k]|^p)^(1/p)
+
+Differences from PyTorch, on purpose: |x| is always taken; a ceil_mode
+partial window is pooled over its in-bounds elements (no K/n rescaling);
+windows that overflow or underflow in the plain formula are rescued.
+Tensors (CPU, or CUDA when built with CUDA) and NumPy arrays cross with
+DLPack, without copies, in any strides.
+"""
+import torch
+from torch.utils import dlpack as _dlpack
+
+from . import _lppool
+
+__all__ = ["lp_pool1d", "LPPool1d", "set_num_threads"]
+
+set_num_threads = _lppool.set_num_threads
+
+
+def _check_tensor(x):
+    if x.dtype not in (torch.float32, torch.float64):
+        raise TypeError(f"lppool: expected a float32 or float64 tensor, got {x.dtype}")
+    if x.dim() not in (2, 3):
+        raise ValueError(f"lppool: expected a (C, L) or (N, C, L) tensor, got shape {tuple(x.shape)}")
+
+
+def _capsule(t):
+    return _dlpack.to_dlpack(t.detach())
+
+
+def _empty_like_layout(x, length):
+    """An output of x's shape with L = length, in x's memory order (so
+    channels-last stays channels-last)."""
+    shape = list(x.shape)
+    shape[-1] = length
+    order = sorted(range(x.dim()), key=lambda d: x.stride(d), reverse=True)
+    permuted = torch.empty([shape[d] for d in order], dtype=x.dtype, device=x.device)
+    inverse = [order.index(d) for d in range(x.dim())]
+    return permuted.permute(inverse)
+
+
+class _LPPool1dFunction(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x, pool):
+        y = _empty_like_layout(x, pool.output_length(x.shape[-1]))
+        pool.forward(_capsule(x), _capsule(y))
+        ctx.save_for_backward(x, y)
+        ctx.pool = pool
+        return y
+
+    @staticmethod
+    def backward(ctx, grad_y):
+        x, y = ctx.saved_tensors
+        grad_x = _empty_like_layout(x, x.shape[-1])
+        ctx.pool.backward(_capsule(x), _capsule(y), _capsule(grad_y), _capsule(grad_x))
+        return grad_x, None
+
+
+def _numpy_lp_pool1d(x, pool):
+    import numpy as np
+    if x.dtype not in (np.float32, np.float64):
+        raise TypeError(f"lppool: expected a float32 or float64 array, got {x.dtype}")
+    if x.ndim not in (2, 3):
+        raise ValueError(f"lppool: expected a (C, L) or (N, C, L) array, got shape {x.shape}")
+    y = np.empty(x.shape[:-1] + (pool.output_length(x.shape[-1]),), dtype=x.dtype)
+    pool.forward(x.__dlpack__(), y.__dlpack__())
+    return y
+
+
+def lp_pool1d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """Lp pooling of a (N, C, L) or (C, L) tensor (or NumPy array) along L.
+    Differentiable (our closed-form backward kernel) for tensors."""
+    pool = _lppool.Pool(float(norm_type), int(kernel_size),
+                        None if stride is None else int(stride), bool(ceil_mode))
+    if not isinstance(x, torch.Tensor):
+        return _numpy_lp_pool1d(x, pool)
+    _check_tensor(x)
+    return _LPPool1dFunction.apply(x, pool)
+
+
+class LPPool1d(torch.nn.Module):
+    """Drop-in for torch.nn.LPPool1d(norm_type, kernel_size, stride, ceil_mode),
+    on our kernels (forward and backward)."""
+
+    def __init__(self, norm_type, kernel_size, stride=None, ceil_mode=False):
+        super().__init__()
+        self.norm_type = norm_type
+        self.kernel_size = kernel_size
+        self.stride = stride
+        self.ceil_mode = ceil_mode
+        # Validates the parameters now (ValueError), not at the first call.
+        self._pool = _lppool.Pool(float(norm_type), int(kernel_size),
+                                  None if stride is None else int(stride), bool(ceil_mode))
+
+    def extra_repr(self):
+        return self._pool.extra_repr()
+
+    def forward(self, x):
+        _check_tensor(x)
+        return _LPPool1dFunction.apply(x, self._pool)

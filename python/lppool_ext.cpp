@@ -1,0 +1,47 @@
+// _lppool: the Python binding of LPPool1d. Tensors cross as DLPack capsules
+// (torch.utils.dlpack.to_dlpack, numpy's __dlpack__), so nothing is copied;
+// the capsules stay owned by their producers. Kernels run with the GIL
+// released. std::invalid_argument becomes ValueError (pybind11's mapping).
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "dlpack/dlpack.h"
+#include "lppool1d.h"
+
+namespace py = pybind11;
+
+namespace {
+
+const DLTensor &tensor_of(const py::capsule &capsule, const char *name) {
+    if (std::string(capsule.name() ? capsule.name() : "") != "dltensor") {
+        throw py::type_error(std::string(name) + " must be an unconsumed DLPack capsule ('dltensor')");
+    }
+    return static_cast<DLManagedTensor *>(capsule.get_pointer())->dl_tensor;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_lppool, m) {
+    m.doc() = "LPPool1d kernels (Halide, AOT) for DLPack tensors";
+    py::class_<lppool::LPPool1d>(m, "Pool")
+        .def(py::init<double, int64_t, std::optional<int64_t>, bool>(), py::arg("norm_type"),
+             py::arg("kernel_size"), py::arg("stride") = py::none(), py::arg("ceil_mode") = false)
+        .def("output_length", &lppool::LPPool1d::output_length)
+        .def("extra_repr", &lppool::LPPool1d::extra_repr)
+        .def_property_readonly("stride", &lppool::LPPool1d::stride)
+        .def("forward",
+             [](const lppool::LPPool1d &pool, const py::capsule &x, const py::capsule &y) {
+                 const DLTensor &tx = tensor_of(x, "x"), &ty = tensor_of(y, "y");
+                 py::gil_scoped_release release;
+                 pool.forward(tx, ty);
+             })
+        .def("backward", [](const lppool::LPPool1d &pool, const py::capsule &x,
+                            const py::capsule &y, const py::capsule &grad_y,
+                            const py::capsule &grad_x) {
+            const DLTensor &tx = tensor_of(x, "x"), &ty = tensor_of(y, "y"),
+                           &tdy = tensor_of(grad_y, "grad_y"), &tdx = tensor_of(grad_x, "grad_x");
+            py::gil_scoped_release release;
+            pool.backward(tx, ty, tdy, tdx);
+        });
+    m.def("set_num_threads", &lppool::set_num_threads, py::arg("threads"));
+}
