@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <functional>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "lppool1d.h"
@@ -57,7 +58,9 @@ void plain_loop_forward(const float *x, float *y, int64_t rows, int64_t L, doubl
 
 }  // namespace
 
-int main() {
+int main(int argc, char **argv) {
+    // --quick: a small signal and few repetitions (valgrind and sanitizer runs).
+    const bool quick = argc > 1 && std::string(argv[1]) == "--quick";
     // One thread until the single-thread timing below: Halide 14 cannot lower
     // the thread count once its workers have started; raising it works.
     lppool::set_num_threads(1);
@@ -87,7 +90,7 @@ int main() {
     }
 
     // A generated signal: 32 x 64 channels of 16384 samples (128 MiB), p = 2, K = S = 4.
-    const int64_t N = 32, C = 64, L = 16384, K = 4;
+    const int64_t N = quick ? 2 : 32, C = quick ? 4 : 64, L = quick ? 4096 : 16384, K = 4;
     const double p = 2.0;
     lppool::LPPool1d pool(p, K);
     const int64_t out_len = pool.output_length(L);
@@ -104,7 +107,7 @@ int main() {
     Halide::Runtime::Buffer<float> dy(out, channels, batch), dx(len, channels, batch);
     dy.fill(1.0f);
 
-    const int reps = 10;
+    const int reps = quick ? 2 : 10;
     const double gb = double(N * C * (L + out_len)) * sizeof(float) / 1e9;
     std::printf("\nSignal (N=%lld, C=%lld, L=%lld) float32, LPPool1d(%s): %lld outputs per row\n",
                 (long long)N, (long long)C, (long long)L, pool.extra_repr().c_str(), (long long)out_len);

@@ -39,43 +39,6 @@ inline Halide::Expr windows_starting_inside(const PoolShape &shape) {
     return (shape.in_length - 1) / shape.stride + 1;
 }
 
-// The values of p for which exact multiplications replace pow(). The
-// schedules specialize on these; the algorithm lists them so both agree.
-inline const int kExactIntegerPowers[] = {1, 2, 3, 4};
-
-// a^p for a >= 0. The exact-integer arms give the same value as pow() (to
-// rounding) but let a schedule that specializes on p fold them to multiplies.
-inline Halide::Expr power_of(const Halide::Expr &a, const Halide::Expr &p) {
-    using namespace Halide;
-    Expr pt = cast(a.type(), p);
-    return select(pt == 1, a,
-                  pt == 2, a * a,
-                  pt == 3, a * a * a,
-                  pt == 4, (a * a) * (a * a),
-                  pow(a, pt));
-}
-
-// s^(1/p), with the same exact arms as power_of.
-inline Halide::Expr root_of(const Halide::Expr &s, const Halide::Expr &p) {
-    using namespace Halide;
-    Expr pt = cast(s.type(), p);
-    return select(pt == 1, s,
-                  pt == 2, sqrt(s),
-                  pow(s, 1 / pt));
-}
-
-// (a)^(p - 1) for a in [0, 1], the factor of the closed-form gradient.
-inline Halide::Expr power_minus_one_of(const Halide::Expr &a, const Halide::Expr &p) {
-    using namespace Halide;
-    Expr pt = cast(a.type(), p);
-    Expr one = cast(a.type(), 1);
-    return select(pt == 1, one,
-                  pt == 2, a,
-                  pt == 3, a * a,
-                  pt == 4, a * a * a,
-                  pow(a, pt - 1));
-}
-
 // IEEE-754 facts in the integer domain. Halide compiles float arithmetic
 // with LLVM's no-NaN/no-Inf flags, under which float tests for NaN or Inf
 // may be folded away; integer tests on the bits cannot be. For values >= 0,
@@ -108,6 +71,67 @@ struct FloatBits {
         return value_of(constant(b));
     }
 };
+
+// a^e for a >= 0 (and finite e), right for subnormal a too: Halide's
+// vectorized pow reads a subnormal's exponent as if it were normal (pow(1e-40f,
+// 0.5f) came out 59x too large), so such a is scaled into the normal range
+// first and the scale taken back out as 2^(-shift e), a loop invariant.
+inline Halide::Expr pow_nonnegative(const Halide::Expr &a, const Halide::Expr &e) {
+    using namespace Halide;
+    const Type t = a.type();
+    const FloatBits fb(t);
+    const int shift = t.bits() == 32 ? 24 : 53;
+    const uint64_t min_normal_bits = t.bits() == 32 ? 0x00800000ull : 0x0010000000000000ull;
+    Expr tiny = fb.bits_of(a) < fb.constant(min_normal_bits);
+    Expr scaled = select(tiny, a * fb.exact(std::ldexp(1.0, shift)), a);
+    Expr unscale = select(tiny, pow(cast(t, 2), cast(t, -shift) * e), cast(t, 1));
+    return pow(scaled, e) * unscale;
+}
+
+// The values of p for which exact multiplications replace pow(). The
+// schedules specialize on these; the algorithm lists them so both agree.
+inline const int kExactIntegerPowers[] = {1, 2, 3, 4};
+
+// a^p for a >= 0. The exact-integer arms give the same value as pow() (to
+// rounding) but let a schedule that specializes on p fold them to multiplies.
+inline Halide::Expr power_of(const Halide::Expr &a, const Halide::Expr &p) {
+    using namespace Halide;
+    Expr pt = cast(a.type(), p);
+    return select(pt == 1, a,
+                  pt == 2, a * a,
+                  pt == 3, a * a * a,
+                  pt == 4, (a * a) * (a * a),
+                  pow_nonnegative(a, pt));
+}
+
+// s^(1/p), with the same exact arms as power_of.
+inline Halide::Expr root_of(const Halide::Expr &s, const Halide::Expr &p) {
+    using namespace Halide;
+    Expr pt = cast(s.type(), p);
+    return select(pt == 1, s,
+                  pt == 2, sqrt(s),
+                  pow_nonnegative(s, 1 / pt));
+}
+
+// (a / y)^(p - 1) for 0 < a <= y, the factor of the closed-form gradient.
+// The ratio a / y <= 1 keeps every power finite for p >= 1. But the ratio
+// itself can underflow where its power does not (1e-40 / 6e30 in float32,
+// whose 0.18th power is 1.5e-13; or any p < 1), so for general p a float32
+// kernel forms the ratio and its power in float64. The exact arms lose
+// nothing: their powers underflow exactly when the ratio does.
+inline Halide::Expr ratio_power_minus_one(const Halide::Expr &a, const Halide::Expr &y,
+                                          const Halide::Expr &p) {
+    using namespace Halide;
+    const Type t = a.type();
+    const Type wide = Float(64);
+    Expr pt = cast(t, p);
+    Expr ratio = a / y;
+    return select(pt == 1, cast(t, 1),
+                  pt == 2, ratio,
+                  pt == 3, ratio * ratio,
+                  pt == 4, ratio * ratio * ratio,
+                  cast(t, pow_nonnegative(cast(wide, a) / cast(wide, y), cast(wide, p) - 1)));
+}
 
 // The largest finite value of a float type (Halide's Type::max() is +inf).
 inline double largest_finite(Halide::Type t) {
@@ -248,7 +272,9 @@ struct BackwardStages {
 //   dx[i] = sum_w dy[w] * sign(x[i]) * (|x[i]| / y[w])^(p - 1)
 //
 // written with the ratio |x| / y <= 1 so large p cannot overflow. A window
-// with y == 0 contributes 0 (subgradient), and so does x == 0 when p < 1.
+// with y == 0 contributes 0 (subgradient), and so does x == 0: sign(0) = 0
+// for every p (for p < 1 the power alone would be infinite; and a zero in a
+// NaN window must not pick up the window's NaN through 0 * NaN).
 // `output(j, c, n)` is the forward result, `grad_output(j, c, n)` is dy; both
 // are read on j in [0, out_length). dx is defined on [0, L).
 inline BackwardStages define_backward(const Halide::Func &input, const Halide::Func &output,
@@ -272,10 +298,9 @@ inline BackwardStages define_backward(const Halide::Func &input, const Halide::F
     Expr xv = input(x, c, n);
     Expr y = output(w_read, c, n);
     Expr dy = grad_output(w_read, c, n);
-    Expr ratio = abs(xv) / y;
     Expr sign = select(xv > 0, cast(t, 1), xv < 0, -cast(t, 1), zero);
-    Expr term = dy * sign * power_minus_one_of(ratio, shape.p);
-    Expr contributes = w <= last_window && y != 0 && !(cast(t, shape.p) < 1 && xv == 0);
+    Expr term = dy * sign * ratio_power_minus_one(abs(xv), y, shape.p);
+    Expr contributes = w <= last_window && y != 0 && xv != 0;
 
     st.grad_input = Func("grad_input");
     st.grad_input(x, c, n) = zero;

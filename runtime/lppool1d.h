@@ -265,7 +265,7 @@ Halide::Runtime::Buffer<std::remove_const_t<T>> LPPool1d::backward(
     detail::require_float_type<T>();
     const halide_buffer_t &raw_x = *x.raw_buffer();
     // Everything but grad_x, which is allocated below with x's shape.
-    check_backward(params_, raw_x, *y.raw_buffer(), *grad_y.raw_buffer(), /*grad_x=*/raw_x);
+    check_backward_inputs(params_, raw_x, *y.raw_buffer(), *grad_y.raw_buffer());
     auto grad_x = detail::allocate_like<std::remove_const_t<T>>(raw_x, raw_x.dim[0].extent);
     backward_raw(raw_x, *y.raw_buffer(), *grad_y.raw_buffer(), *grad_x.raw_buffer());
     return grad_x;

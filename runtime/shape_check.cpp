@@ -5,6 +5,8 @@
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
+#include <utility>
+#include <vector>
 
 namespace lppool {
 namespace {
@@ -84,6 +86,55 @@ void check_shape(const char *name, const halide_buffer_t &b, const halide_buffer
     }
 }
 
+// An output must not alias itself (a zero stride, or strides that interleave
+// dimensions onto the same elements): those elements would be written more
+// than once. Sufficient test: sorted by |stride|, each dimension steps past
+// everything the smaller ones span.
+void check_writable(const char *name, const halide_buffer_t &b) {
+    std::vector<std::pair<int64_t, int64_t>> dims;  // (|stride|, extent)
+    for (int i = 0; i < b.dimensions; i++) {
+        if (b.dim[i].extent > 1) {
+            dims.emplace_back(std::abs(int64_t(b.dim[i].stride)), b.dim[i].extent);
+        }
+    }
+    std::sort(dims.begin(), dims.end());
+    int64_t span = 1;
+    for (const auto &[stride, extent] : dims) {
+        if (stride < span) {
+            fail(std::string(name) + " has overlapping strides (elements that share memory); an "
+                 "output must have one memory location per element");
+        }
+        span += (extent - 1) * stride;
+    }
+}
+
+// The bytes a host buffer's elements occupy: [first, last).
+std::pair<uintptr_t, uintptr_t> byte_range(const halide_buffer_t &b) {
+    int64_t low = 0, high = 0;
+    for (int i = 0; i < b.dimensions; i++) {
+        const int64_t reach = int64_t(b.dim[i].extent - 1) * b.dim[i].stride;
+        (reach < 0 ? low : high) += reach;
+    }
+    const auto base = reinterpret_cast<uintptr_t>(b.host);
+    const int64_t bytes = b.type.bytes();
+    return {base + uintptr_t(low * bytes), base + uintptr_t((high + 1) * bytes)};
+}
+
+// An output must not share memory with an input: the kernels read inputs
+// after writing outputs nearby (in place would be wrong).
+void check_disjoint(const char *out_name, const halide_buffer_t &out, const char *in_name,
+                    const halide_buffer_t &in) {
+    if (out.host == nullptr || in.host == nullptr) {
+        return;  // device memory: the caller's business
+    }
+    const auto [out_first, out_last] = byte_range(out);
+    const auto [in_first, in_last] = byte_range(in);
+    if (out_first < in_last && in_first < out_last) {
+        fail(std::string(out_name) + " overlaps " + in_name +
+             " in memory; the output must not share memory with an input");
+    }
+}
+
 }  // namespace
 
 PoolParams make_pool_params(double norm_type, int64_t kernel_size,
@@ -143,17 +194,28 @@ void check_forward(const PoolParams &params, const halide_buffer_t &x, const hal
     check_buffer("y", y);
     check_same_type("y", y, x);
     check_shape("y", y, x, out, "the pooled shape of x");
+    check_writable("y", y);
+    check_disjoint("y", y, "x", x);
+}
+
+void check_backward_inputs(const PoolParams &params, const halide_buffer_t &x,
+                           const halide_buffer_t &y, const halide_buffer_t &grad_y) {
+    check_forward(params, x, y);
+    check_buffer("grad_y", grad_y);
+    check_same_type("grad_y", grad_y, x);
+    check_shape("grad_y", grad_y, y, y.dim[0].extent, "y");
 }
 
 void check_backward(const PoolParams &params, const halide_buffer_t &x, const halide_buffer_t &y,
                     const halide_buffer_t &grad_y, const halide_buffer_t &grad_x) {
-    check_forward(params, x, y);
-    check_buffer("grad_y", grad_y);
+    check_backward_inputs(params, x, y, grad_y);
     check_buffer("grad_x", grad_x);
-    check_same_type("grad_y", grad_y, x);
     check_same_type("grad_x", grad_x, x);
-    check_shape("grad_y", grad_y, y, y.dim[0].extent, "y");
     check_shape("grad_x", grad_x, x, x.dim[0].extent, "x");
+    check_writable("grad_x", grad_x);
+    check_disjoint("grad_x", grad_x, "x", x);
+    check_disjoint("grad_x", grad_x, "y", y);
+    check_disjoint("grad_x", grad_x, "grad_y", grad_y);
 }
 
 std::string describe_type(const halide_type_t &type) {

@@ -42,8 +42,14 @@ int64_t check_input(const PoolParams &params, const halide_buffer_t &x);
 // Checks x and y for a forward pass (y has the pooled shape of x).
 void check_forward(const PoolParams &params, const halide_buffer_t &x, const halide_buffer_t &y);
 
-// Checks x, y, dy and dx for a backward pass: the forward check on (x, y),
-// dy shaped like y, dx shaped like x.
+// Checks x, y and dy of a backward pass: the forward check on (x, y), dy
+// shaped like y.
+void check_backward_inputs(const PoolParams &params, const halide_buffer_t &x,
+                           const halide_buffer_t &y, const halide_buffer_t &grad_y);
+
+// Checks x, y, dy and dx for a backward pass: the inputs as above, dx shaped
+// like x, with one memory location per element and sharing none with the
+// inputs. (Forward likewise checks that y is such an output of x.)
 void check_backward(const PoolParams &params, const halide_buffer_t &x, const halide_buffer_t &y,
                     const halide_buffer_t &grad_y, const halide_buffer_t &grad_x);
 

@@ -211,3 +211,26 @@ TEST_CASE("a CPU pool rejects memory that is only on a device", "[errors][device
         CHECK(v == test::sentinel<float>());
     }
 }
+
+TEST_CASE("outputs that alias themselves or an input are rejected", "[errors]") {
+    lppool::LPPool1d pool(2.0, 4);
+    std::vector<float> storage(64, 1.0f);
+    // y with a zero channel stride: both channels would write the same memory.
+    Halide::Runtime::Buffer<float> x(storage.data(), 16, 2);
+    std::vector<float> out(16, -1.0f);
+    halide_dimension_t aliased[2] = {{0, 4, 1}, {0, 2, 0}};
+    Halide::Runtime::Buffer<float> y_aliased(out.data(), 2, aliased);
+    CHECK_INVALID(pool.forward(x, y_aliased), Contains("y") && Contains("overlapping strides"));
+    // y inside x's memory: in place would read overwritten input.
+    Halide::Runtime::Buffer<float> y_inside(storage.data() + 8, 4, 2);
+    CHECK_INVALID(pool.forward(x, y_inside), Contains("overlaps x"));
+    for (float v : out) CHECK(v == -1.0f);
+    for (float v : storage) CHECK(v == 1.0f);
+    // Backward: grad_x must not alias grad_y.
+    Halide::Runtime::Buffer<float> y(4, 2), dy(4, 2);
+    pool.forward(x, y);
+    dy.fill(1.0f);
+    std::vector<float> big(256, 0.0f);
+    Halide::Runtime::Buffer<float> dy_big(big.data(), 4, 2), dx_over(big.data() + 4, 16, 2);
+    CHECK_INVALID(pool.backward(x, y, dy_big, dx_over), Contains("grad_x overlaps grad_y"));
+}

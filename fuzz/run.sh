@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Builds the libFuzzer harness with clang-14 (ASan + UBSan + libFuzzer) on the
+# kernels of the normal build, replays the committed seed corpus, then fuzzes
+# for a fixed time. Fails on any crash, sanitizer report or mismatch.
+#   bash fuzz/run.sh [seconds]        (default 90)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+seconds="${1:-90}"
+build_dir="${LPPOOL_BUILD_DIR:-build}"
+out="$build_dir/fuzz"
+mkdir -p "$out/corpus"
+cmake --build "$build_dir" --target lppool_kernels_archive > /dev/null
+
+halide_include=$(dirname "$(find /usr/include -name HalideRuntime.h -print -quit)")
+clang++-14 -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+  -I runtime -I tests -I "$build_dir/generators" -I "$halide_include" \
+  fuzz/lppool_fuzzer.cpp runtime/lppool1d.cpp runtime/lppool1d_stream.cpp runtime/shape_check.cpp \
+  runtime/device.cpp runtime/call_context.cpp \
+  -DLPPOOL_WITH_CUDA -DLPPOOL_WITH_OPENCL \
+  "$build_dir/liblppool_kernels.a" -lpthread -ldl -o "$out/lppool_fuzzer"
+
+# The committed seeds, then new inputs into a scratch corpus (seeds first).
+cp fuzz/corpus/* "$out/corpus/"
+export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
+"$out/lppool_fuzzer" -runs=0 fuzz/corpus
+"$out/lppool_fuzzer" -max_total_time="$seconds" -max_len=512 -print_final_stats=1 \
+  -artifact_prefix="$out/" "$out/corpus" 2>&1 | tee "$out/fuzz.log" | grep -E "^#[0-9]+.*(pulse|DONE)|stat::|ERROR|lppool_fuzzer:" || true
+if grep -qE "ERROR|lppool_fuzzer:|SUMMARY" "$out/fuzz.log"; then
+  echo "fuzz: failure (artifacts in $out)"
+  exit 1
+fi
+echo "fuzz: corpus $(ls "$out/corpus" | wc -l) inputs, $(grep -oE 'stat::number_of_executed_units: *[0-9]+' "$out/fuzz.log" | grep -oE '[0-9]+$') executions in ${seconds} s, no failures"

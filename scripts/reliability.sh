@@ -1,0 +1,66 @@
+#!/usr/bin/env bash
+# Reliability stages (CI runs them after scripts/test.sh), each timed:
+#   sanitizers  ASan + UBSan (+ LeakSanitizer) build of the runtime, tests and
+#               examples; the whole Catch2 suite (CPU and OpenCL) under them
+#   valgrind    memcheck on the demo and a test subset (normal build)
+#   fuzz        libFuzzer (clang-14) on the public API, seed corpus + 90 s
+#   arm         the library and tests cross-compiled for aarch64 (NEON
+#               kernels) and run under qemu-aarch64
+# Usage: bash scripts/reliability.sh [stage...]   (default: all)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_dir="${LPPOOL_BUILD_DIR:-build}"
+stages=("$@")
+[ ${#stages[@]} -eq 0 ] && stages=(sanitizers valgrind fuzz arm)
+
+stage() {
+  local name="$1"; shift
+  local start=$SECONDS
+  echo "=== [stage] $name"
+  "$@"
+  echo "=== [stage] $name took $((SECONDS - start)) s"
+}
+
+sanitizers() {
+  local dir=build-sanitize
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DLPPOOL_SANITIZE=ON \
+        -DLPPOOL_BUILD_PYTHON=OFF -DLPPOOL_CUDA=OFF > "$dir.configure.log" 2>&1 ||
+    { cat "$dir.configure.log"; return 1; }
+  # The generators run during the build; they are not instrumented.
+  cmake --build "$dir" -j "$(nproc)"
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0" \
+  LPPOOL_REQUIRE_OPENCL_TESTS=1 \
+    ctest --test-dir "$dir" --output-on-failure --parallel "$(nproc)" -E "test_cuda"
+}
+
+valgrind_stage() {
+  local vg=(valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+            --show-leak-kinds=definite --track-origins=yes --quiet)
+  "${vg[@]}" "$build_dir/examples/lppool_demo" --quick > /dev/null
+  "${vg[@]}" "$build_dir/tests/test_forward" "[seed]"
+  "${vg[@]}" "$build_dir/tests/test_errors"
+  "${vg[@]}" "$build_dir/tests/test_stream"
+  "${vg[@]}" "$build_dir/tests/test_numerics"
+  "${vg[@]}" "$build_dir/tests/test_dlpack"
+  echo "valgrind: demo and 5 test executables clean"
+}
+
+fuzz() {
+  bash fuzz/run.sh "${LPPOOL_FUZZ_SECONDS:-90}"
+}
+
+arm() {
+  bash scripts/arm.sh
+}
+
+for s in "${stages[@]}"; do
+  case "$s" in
+    sanitizers) stage "sanitizers (ASan + UBSan + LSan)" sanitizers ;;
+    valgrind) stage "valgrind memcheck" valgrind_stage ;;
+    fuzz) stage "fuzzing (libFuzzer)" fuzz ;;
+    arm) stage "aarch64 under qemu" arm ;;
+    *) echo "unknown stage $s"; exit 2 ;;
+  esac
+done
