@@ -4,7 +4,8 @@
 # the running CPU supports (AVX-512, AVX2+FMA+F16C, SSE4.1 baseline). All of
 # them share one Halide runtime, so linking several kernels never duplicates
 # runtime symbols. `user_context` lets the C++ runtime route a kernel's errors
-# back to the call that caused them.
+# back to the call that caused them; `large_buffers` makes the kernels index
+# with 64 bits, so element offsets may pass 2^31.
 
 if (CMAKE_SYSTEM_PROCESSOR MATCHES "^(x86_64|AMD64|amd64)$")
   set(_lppool_default_targets
@@ -68,7 +69,7 @@ function(lppool_add_kernel NAME)
                      GENERATOR ${ARG_GENERATOR}
                      FUNCTION_NAME ${NAME}
                      TARGETS ${ARG_TARGETS}
-                     FEATURES user_context
+                     FEATURES user_context large_buffers
                      PARAMS ${ARG_PARAMS}
                      ${runtime_arg}
                      ${autoscheduler_arg}

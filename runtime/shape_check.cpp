@@ -42,6 +42,8 @@ void check_buffer(const char *name, const halide_buffer_t &b) {
     if (b.host == nullptr && b.device == 0) {
         fail(std::string(name) + " has a null data pointer");
     }
+    // The kernels index with 64 bits (Halide's large_buffers): offsets may
+    // pass 2^31 elements, but the farthest element's byte offset must fit.
     int64_t last_offset = 0;
     for (int i = 0; i < b.dimensions; i++) {
         const halide_dimension_t &d = b.dim[i];
@@ -51,11 +53,13 @@ void check_buffer(const char *name, const halide_buffer_t &b) {
         if (d.min != 0) {
             fail(std::string(name) + " must start at index 0 in every dimension");
         }
-        last_offset += int64_t(d.extent - 1) * std::abs(int64_t(d.stride));
-    }
-    if (last_offset > kMaxIndex) {
-        fail(std::string(name) + " spans " + std::to_string(last_offset + 1) +
-             " elements, more than 32-bit indexing allows (" + std::to_string(kMaxIndex) + ")");
+        int64_t reach = 0;
+        if (__builtin_mul_overflow(int64_t(d.extent - 1), std::abs(int64_t(d.stride)), &reach) ||
+            __builtin_add_overflow(last_offset, reach, &last_offset) ||
+            last_offset > INT64_MAX / 8) {
+            fail(std::string(name) + " has shape " + describe_shape(b) +
+                 " and strides whose element offsets overflow 64-bit byte addressing");
+        }
     }
 }
 

@@ -32,8 +32,9 @@ int64_t windows_for_length(const PoolParams &params, int64_t L) noexcept;
 // Throws when the input is too short for a single window.
 int64_t pooling_output_length(const PoolParams &params, int64_t input_length);
 
-// The kernels index with 32-bit integers: every extent, stride and element
-// offset of a buffer must fit.
+// Every extent and stride must fit halide_dimension_t's 32-bit fields; the
+// offsets they combine to may exceed 2^31 (the kernels are built with
+// Halide's large_buffers and index with 64 bits).
 inline constexpr int64_t kMaxIndex = INT32_MAX;
 
 // Checks the input x on its own and returns its output length.

@@ -117,15 +117,15 @@ TEST_CASE("forward rejects bad tensors and writes nothing", "[errors]") {
         auto yd = test::make_tensor<double>(Layout::NCL, 3, 2, 3, 4);
         require_rejected("float64 but x has float32", [&] { pool.forward(x.buffer, yd.buffer); }, x, yd);
     }
-    SECTION("sizes and strides beyond 32-bit indexing") {
+    SECTION("sizes and strides beyond 32 bits, offsets beyond 64 bits") {
         auto y = test::make_tensor<float>(Layout::NCL, 3, 2, 3, 4);
         auto v = x.view();
-        v.strides[0] = int64_t(1) << 33;
+        v.strides[0] = int64_t(1) << 33;  // a stride must fit halide_dimension_t's int32
         require_rejected("32-bit", [&] { pool.forward(v, y.view()); }, x, y);
-        v = x.view();
-        v.strides[0] = int64_t(1) << 30;  // fits, but (N-1)*stride + ... spans too far
-        v.strides[1] = int64_t(1) << 30;
-        require_rejected("32-bit indexing", [&] { pool.forward(v, y.view()); }, x, y);
+        v = x.view();  // each size and stride fits, but the farthest offset overflows 64 bits
+        v.sizes = {INT32_MAX, INT32_MAX, INT32_MAX};
+        v.strides = {INT32_MAX, INT32_MAX, INT32_MAX};
+        require_rejected("overflow 64-bit", [&] { pool.forward(v, y.view()); }, x, y);
     }
     SECTION("a non-zero min") {
         auto y = test::make_tensor<float>(Layout::NCL, 3, 2, 3, 4);
