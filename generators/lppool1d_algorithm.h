@@ -250,6 +250,12 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
     // back, so the common case pays one compare per window).
     st.pooled = Func("pooled");
     st.pooled(x, c, n) = st.plain(x, c, n);
+    // The scan covers every window that starts inside the input, also those
+    // past the output a consumer asks for, whose pure values were never
+    // computed: their predicate reads scratch (valgrind reports it in
+    // test_stream), and any rescue they trigger writes only scratch. Bounding
+    // it by the output's extent needs that extent before `pooled` is used,
+    // which the AOT generators cannot give (a kernel parameter could).
     st.rescued = RDom(0, windows_starting_inside(shape), "j");
     const Expr &j = st.rescued.x;
     st.rescued.where(needs_rescue(st.pooled(j, c, n)));

@@ -12,6 +12,8 @@ packages=(
   libsndfile1-dev          # WAV input of the audio examples
   libdlpack-dev            # DLTensor entry points (tensors from PyTorch, NumPy, ...)
   pybind11-dev python3-dev python3-pytest  # the Python/PyTorch extension and its tests
+  clang-14 libfuzzer-14-dev valgrind       # reliability: fuzzing, memcheck
+  g++-aarch64-linux-gnu qemu-user          # reliability: aarch64 build run under qemu
 )
 # bench/run.sh also needs Google Benchmark and matplotlib for the plots.
 if [ "${1:-}" = "--bench" ]; then

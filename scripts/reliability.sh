@@ -37,13 +37,16 @@ sanitizers() {
 
 valgrind_stage() {
   local vg=(valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite
+            --suppressions=tests/valgrind.supp
             --show-leak-kinds=definite --track-origins=yes --quiet)
   "${vg[@]}" "$build_dir/examples/lppool_demo" --quick > /dev/null
   "${vg[@]}" "$build_dir/tests/test_forward" "[seed]"
   "${vg[@]}" "$build_dir/tests/test_errors"
-  "${vg[@]}" "$build_dir/tests/test_stream"
-  "${vg[@]}" "$build_dir/tests/test_numerics"
   "${vg[@]}" "$build_dir/tests/test_dlpack"
+  # Not the NaN/Inf edge suites: valgrind emulates x87 long double with 64-bit
+  # doubles, which breaks the long-double reference there (not our kernels).
+  "${vg[@]}" "$build_dir/tests/test_reliability" "[threads]"
+  "${vg[@]}" "$build_dir/tests/test_stream"
   echo "valgrind: demo and 5 test executables clean"
 }
 
