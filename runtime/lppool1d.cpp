@@ -320,17 +320,31 @@ void LPPool1d::require_gpu_pool() const {
     }
 }
 
+namespace {
+
+// A GPU call's transfers (none on the CPU), started in `transfers`.
+void start_transfers(std::optional<detail::DeviceCall> &transfers, Device device,
+                     detail::CallContext &ctx, std::initializer_list<halide_buffer_t *> inputs,
+                     halide_buffer_t &output) {
+    if (device == Device::cpu) {
+        return;
+    }
+    transfers.emplace(device, ctx);
+    for (halide_buffer_t *b : inputs) {
+        transfers->add_input(*b);
+    }
+    transfers->add_output(output);
+}
+
+}  // namespace
+
 void LPPool1d::launch_forward(halide_buffer_t &x3, halide_buffer_t &y3) const {
     const auto k = pick_forward(device_, x3, is_channels_last({&x3, &y3}), params_.kernel_size,
                                 params_.stride);
     const int64_t length = x3.dim[0].extent;
     detail::CallContext ctx;
     std::optional<detail::DeviceCall> transfers;
-    if (device_ != Device::cpu) {
-        transfers.emplace(device_, ctx);
-        transfers->add_input(x3);
-        transfers->add_output(y3);
-    }
+    start_transfers(transfers, device_, ctx, {&x3}, y3);
     run_kernel(ctx, k.forward, "forward", k.name, &x3, params_.norm_type,
                clamp_to_length(params_.kernel_size, length),
                clamp_to_length(params_.stride, length), &y3);
@@ -446,13 +460,7 @@ void LPPool1d::launch_backward(halide_buffer_t &x3, halide_buffer_t &y3, halide_
     const int64_t length = x3.dim[0].extent;
     detail::CallContext ctx;
     std::optional<detail::DeviceCall> transfers;
-    if (device_ != Device::cpu) {
-        transfers.emplace(device_, ctx);
-        transfers->add_input(x3);
-        transfers->add_input(y3);
-        transfers->add_input(dy3);
-        transfers->add_output(dx3);
-    }
+    start_transfers(transfers, device_, ctx, {&x3, &y3, &dy3}, dx3);
     run_kernel(ctx, k.backward, "backward", k.name, &x3, &y3, &dy3, params_.norm_type,
                clamp_to_length(params_.kernel_size, length),
                clamp_to_length(params_.stride, length), &dx3);

@@ -13,13 +13,7 @@ build_dir="${LPPOOL_BUILD_DIR:-build}"
 stages=("$@")
 [ ${#stages[@]} -eq 0 ] && stages=(sanitizers valgrind fuzz arm)
 
-stage() {
-  local name="$1"; shift
-  local start=$SECONDS
-  echo "=== [stage] $name"
-  "$@"
-  echo "=== [stage] $name took $((SECONDS - start)) s"
-}
+source scripts/stage.sh
 
 sanitizers() {
   local dir=build-sanitize

@@ -5,13 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir="${LPPOOL_BUILD_DIR:-build}"
 
-stage() {
-  local name="$1"; shift
-  local start=$SECONDS
-  echo "=== [stage] $name"
-  "$@"
-  echo "=== [stage] $name took $((SECONDS - start)) s"
-}
+source scripts/stage.sh
 
 stage "install dependencies" bash scripts/install-deps.sh
 stage "build (generators, AOT kernels, runtime, tests)" bash scripts/build.sh
