@@ -24,13 +24,6 @@ struct GpuKnobs {
     bool stage_powers = true;  // forward, rows layout: |x|^p staged in shared memory
 };
 
-// The largest staged span a block may need, in elements, for a rows-layout
-// forward kernel with `stage_powers`: (tile_outputs - 1) * S + K. The runtime
-// sends larger windows or strides to the kernel built without staging.
-inline int64_t staged_span(const GpuKnobs &knobs, int64_t kernel_size, int64_t stride) {
-    return int64_t(knobs.tile_outputs - 1) * stride + kernel_size;
-}
-
 // Output tiling shared by the forward and backward schedules: per-output
 // reductions are computed at a thread loop (registers), staged inputs at a
 // block loop (shared memory).
