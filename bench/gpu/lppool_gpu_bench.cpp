@@ -77,8 +77,12 @@ Buffer<T> device_buffer(const Case &c, int64_t length, const halide_device_inter
     std::vector<int> order = c.channels_last ? std::vector<int>{1, 0, 2} : std::vector<int>{0, 1, 2};
     Buffer<T> b(sizes, order);
     std::uniform_real_distribution<double> dist(-2, 2);
-    b.for_each_value([&](T &v) { v = T(dist(rng)); });
-    b.set_host_dirty();  // for_each_value does not mark it; copy_to_device copies only dirty data
+    // The allocation is dense in its own order: fill it as flat memory
+    // (for_each_value on a permuted buffer does pointer arithmetic past the
+    // allocation, which UBSan reports).
+    T *data = b.data();
+    for (size_t i = 0; i < b.number_of_elements(); i++) data[i] = T(dist(rng));
+    b.set_host_dirty();  // copy_to_device copies only data marked dirty
     check(b.copy_to_device(iface), "copy to device");
     return b;
 }
