@@ -279,12 +279,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
         // normal (a subnormal y carries fewer than 24 bits, so x / y cannot
         // meet the float32 bound; the forward's floor plays the same role).
         const double min_normal = f64 ? std::numeric_limits<double>::min() : std::numeric_limits<float>::min();
+        // Likewise, for p >= 1 an element whose ratio |x| / y falls below the
+        // dtype's range gets 0 for that window's term (README).
         auto finite_neighbourhood = [&](int64_t n, int64_t c, int64_t l) {
-            if (!std::isfinite(x.get(offset(x, n, c, l)))) return false;
+            const double xl = x.get(offset(x, n, c, l));
+            if (!std::isfinite(xl)) return false;
             for (int64_t w = 0; w < out_len; w++) {
                 const double yw = y.get(offset(y, n, c, w));
                 if (w * stride <= l && l < w * stride + K &&
-                    (!std::isfinite(yw) || (yw != 0 && std::fabs(yw) < min_normal)))
+                    (!std::isfinite(yw) || (yw != 0 && std::fabs(yw) < min_normal) ||
+                     (p >= 1 && xl != 0 && yw != 0 && std::fabs(xl) / std::fabs(yw) < min_normal)))
                     return false;
             }
             return true;

@@ -114,11 +114,15 @@ inline Halide::Expr root_of(const Halide::Expr &s, const Halide::Expr &p) {
 }
 
 // (a / y)^(p - 1) for 0 < a <= y, the factor of the closed-form gradient.
-// The ratio a / y <= 1 keeps every power finite for p >= 1. But the ratio
-// itself can underflow where its power does not (1e-40 / 6e30 in float32,
-// whose 0.18th power is 1.5e-13; or any p < 1), so for general p a float32
-// kernel forms the ratio and its power in float64. The exact arms lose
-// nothing: their powers underflow exactly when the ratio does.
+// The ratio a / y <= 1 keeps every power finite for p >= 1. For p < 1 the
+// power is >= 1 and finite whenever the answer is, but the ratio itself can
+// underflow (a subnormal a under a large y), so a float32 kernel forms it
+// and its power in float64 there; schedules specialize on p < 1 so p >= 1
+// does not pay for that (a float64 pow per term made general-p backward 4x
+// slower). For p >= 1 a ratio below the float range (an element 38 orders of
+// magnitude under its window's norm) gives 0 instead of a term that small
+// (and a subnormal ratio an inexact one): plain pow there keeps p >= 1 at
+// one float pow per term.
 inline Halide::Expr ratio_power_minus_one(const Halide::Expr &a, const Halide::Expr &y,
                                           const Halide::Expr &p) {
     using namespace Halide;
@@ -130,7 +134,10 @@ inline Halide::Expr ratio_power_minus_one(const Halide::Expr &a, const Halide::E
                   pt == 2, ratio,
                   pt == 3, ratio * ratio,
                   pt == 4, ratio * ratio * ratio,
-                  cast(t, pow_nonnegative(cast(wide, a) / cast(wide, y), cast(wide, p) - 1)));
+                  // Written on p itself, as the schedules' specializations are,
+                  // so each specialized branch folds this select away.
+                  p < Expr(1.0), cast(t, pow_nonnegative(cast(wide, a) / cast(wide, y), cast(wide, p) - 1)),
+                  pow(ratio, pt - 1));
 }
 
 // The largest finite value of a float type (Halide's Type::max() is +inf).

@@ -62,6 +62,15 @@ inline void specialize_exact_powers(Halide::Stage stage, const Halide::Expr &p) 
     }
 }
 
+// The backward's specializations: the exact powers, then p < 1 and p >= 1
+// apart, since only p < 1 needs the widened ratio (ratio_power_minus_one);
+// the fallback after them is never taken.
+inline void specialize_gradient_powers(Halide::Stage stage, const Halide::Expr &p) {
+    specialize_exact_powers(stage, p);
+    stage.specialize(p < Halide::Expr(1.0));
+    stage.specialize(p >= Halide::Expr(1.0));
+}
+
 inline int cpu_vector_width(const Halide::Func &f, const Halide::Target &target,
                             const CpuKnobs &knobs) {
     return target.natural_vector_size(f.output_types()[0]) * knobs.vector_multiple;
@@ -305,14 +314,14 @@ inline void schedule_backward_cpu(BackwardStages &st, Halide::Func grad_input, L
         gather.reorder(d.x, st.windows.x).vectorize(d.x, vec, guard);
         Stage dense = gather.specialize(facts.dense_along_length);
         for (int s : kCommonWindowStrides) {
-            specialize_exact_powers(dense.specialize(facts.window_stride == s), p);
+            specialize_gradient_powers(dense.specialize(facts.window_stride == s), p);
         }
-        specialize_exact_powers(dense, p);
+        specialize_gradient_powers(dense, p);
     } else {
         st.grad_input.vectorize(d.c, vec, guard);
         gather.reorder(d.c, st.windows.x, d.x).vectorize(d.c, vec, guard);
     }
-    specialize_exact_powers(gather, p);
+    specialize_gradient_powers(gather, p);
 }
 
 // The autodiff cross-check kernel: correctness only. Left unscheduled, every

@@ -94,6 +94,8 @@ inline void schedule_backward_gpu(BackwardStages &st, Halide::Func grad_input, L
     const Var &thread = layout != Layout::ChannelsLast ? v.thread_x : v.thread_c;
     st.grad_input.compute_at(grad_input, thread);
     specialize_exact_powers_gpu(grad_input, p);
+    grad_input.specialize(p < Expr(1.0));  // only p < 1 forms the ratio in float64
+    grad_input.specialize(p >= Expr(1.0));
 }
 
 }  // namespace lppool
