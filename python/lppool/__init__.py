@@ -26,6 +26,12 @@ def _check_tensor(x):
         raise ValueError(f"lppool: expected a (C, L) or (N, C, L) tensor, got shape {tuple(x.shape)}")
 
 
+def _make_pool(norm_type, kernel_size, stride, ceil_mode):
+    """The C++ pool; invalid parameters raise ValueError here."""
+    return _lppool.Pool(float(norm_type), int(kernel_size),
+                        None if stride is None else int(stride), bool(ceil_mode))
+
+
 def _capsule(t):
     return _dlpack.to_dlpack(t.detach())
 
@@ -72,8 +78,7 @@ def _numpy_lp_pool1d(x, pool):
 def lp_pool1d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
     """Lp pooling of a (N, C, L) or (C, L) tensor (or NumPy array) along L.
     Differentiable (our closed-form backward kernel) for tensors."""
-    pool = _lppool.Pool(float(norm_type), int(kernel_size),
-                        None if stride is None else int(stride), bool(ceil_mode))
+    pool = _make_pool(norm_type, kernel_size, stride, ceil_mode)
     if not isinstance(x, torch.Tensor):
         return _numpy_lp_pool1d(x, pool)
     _check_tensor(x)
@@ -91,8 +96,7 @@ class LPPool1d(torch.nn.Module):
         self.stride = stride
         self.ceil_mode = ceil_mode
         # Validates the parameters now (ValueError), not at the first call.
-        self._pool = _lppool.Pool(float(norm_type), int(kernel_size),
-                                  None if stride is None else int(stride), bool(ceil_mode))
+        self._pool = _make_pool(norm_type, kernel_size, stride, ceil_mode)
 
     def extra_repr(self):
         return self._pool.extra_repr()
