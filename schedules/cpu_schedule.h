@@ -9,6 +9,7 @@
 #include <algorithm>
 
 #include "Halide.h"
+#include "knob_space.h"
 #include "lppool1d_algorithm.h"
 
 namespace lppool {
@@ -27,11 +28,12 @@ enum class WindowVectorization {
                     // large K and S, where lanes `S` apart would be gathers
 };
 
+// Defaults and ranges: tunable_knobs.def.
 struct CpuKnobs {
-    int vector_multiple = 2;         // natural vectors per inner iteration
-    int chunk_outputs = 256;         // outputs whose |x|^p is computed together
-    int min_parallel_rows = 8;       // fewer rows than this: parallel along L instead
-    int long_chunk_outputs = 16384;  // outputs per parallel task along L
+    int vector_multiple = knob::vector_multiple.default_value;  // natural vectors per inner iteration
+    int chunk_outputs = knob::chunk_outputs.default_value;  // outputs whose |x|^p is computed together
+    int min_parallel_rows = knob::min_parallel_rows.default_value;  // fewer rows: parallel along L
+    int long_chunk_outputs = knob::long_chunk_outputs.default_value;  // outputs per task along L
     WindowVectorization window_vectorization = WindowVectorization::AcrossOutputs;
 };
 

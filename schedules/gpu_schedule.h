@@ -17,11 +17,12 @@
 
 namespace lppool {
 
+// Defaults and ranges: tunable_knobs.def.
 struct GpuKnobs {
-    int tile_outputs = 128;    // threads per block along L (rows layout)
-    int tile_channels = 32;    // threads per block across C (channels-last)
-    int tile_positions = 8;    // threads per block along L (channels-last)
-    bool stage_powers = true;  // forward, rows layout: |x|^p staged in shared memory
+    int tile_outputs = knob::gpu_tile_outputs.default_value;  // threads per block along L (rows)
+    int tile_channels = knob::gpu_tile_channels.default_value;  // across C (channels-last)
+    int tile_positions = knob::gpu_tile_positions.default_value;  // along L (channels-last)
+    bool stage_powers = knob::gpu_stage_powers.default_value != 0;  // forward rows: |x|^p in shared memory
 };
 
 // Output tiling shared by the forward and backward schedules: per-output
