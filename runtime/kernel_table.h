@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "HalideRuntime.h"
+#include "kernel_variants.h"
 
 #ifdef LPPOOL_WITH_CUDA
 #include "lppool1d_backward_f32_channels_last_cuda.h"
@@ -52,23 +53,14 @@ struct ForwardKernelChoice {
 // layout 0 = rows, 1 = channels-last), and the alternative rows forward per
 // dtype (CPU: along-window, for wide windows; GPU: without shared-memory
 // staging, for spans that do not fit it).
+// GPU only: staging_tile_outputs[dtype] is the staged rows forward kernel's
+// gpu_tile_outputs, which the staging rule needs (set by the build from each
+// kernel's generator parameters, tuned or not: LPPOOL_STAGING_TILE_<api>_<dtype>).
 struct DeviceKernels {
     KernelPair pairs[2][2];
     ForwardKernelChoice rows_alternative[2];
+    int staging_tile_outputs[2];
 };
-
-// The GPU rows forward stages (tile - 1) * S + K elements of |x|^p per block
-// in shared memory; LPPOOL_GPU_TILE_OUTPUTS is the generator's
-// gpu_tile_outputs (set by the build from one CMake variable).
-#ifndef LPPOOL_GPU_TILE_OUTPUTS
-#define LPPOOL_GPU_TILE_OUTPUTS 128
-#endif
-inline constexpr int64_t kMaxStagedBytes = 16 * 1024;
-
-inline bool fits_gpu_staging(int64_t kernel_size, int64_t stride, int element_bytes) {
-    const int64_t span = int64_t(LPPOOL_GPU_TILE_OUTPUTS - 1) * stride + kernel_size;
-    return span <= kMaxStagedBytes / element_bytes;
-}
 
 #define LPPOOL_GPU_KERNELS(api, label)                                                        \
     DeviceKernels {                                                                           \
@@ -82,6 +74,7 @@ inline bool fits_gpu_staging(int64_t kernel_size, int64_t stride, int element_by
            "f64_channels_last_" label}}},                                                     \
         {{lppool1d_forward_f32_rows_unstaged_##api, "f32_rows_unstaged_" label},              \
          {lppool1d_forward_f64_rows_unstaged_##api, "f64_rows_unstaged_" label}},             \
+        {LPPOOL_STAGING_TILE_##api##_f32, LPPOOL_STAGING_TILE_##api##_f64},                   \
     }
 
 #ifdef LPPOOL_WITH_CUDA

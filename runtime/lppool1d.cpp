@@ -30,7 +30,6 @@ namespace {
 using detail::DeviceKernels;
 using detail::ForwardKernelChoice;
 using detail::KernelPair;
-using detail::fits_gpu_staging;
 #ifdef LPPOOL_WITH_CUDA
 using detail::kCudaKernels;
 #endif
@@ -44,13 +43,6 @@ using detail::kOpenClKernels;
 
 enum LayoutIndex { kRows = 0, kChannelsLast = 1 };
 
-// Rows-layout forward kernels that vectorize along each window, for windows
-// of at least kMinWideWindow elements (see schedules/cpu_schedule.h). With
-// K = S on this machine (AVX-512, 32 float lanes), along-window vs across-
-// outputs: K=32 6.8 vs 5.8 ms, K=64 4.3 vs 5.4 ms, K=256 7.2 vs 29.0 ms
-// (2048 rows of 16384); one long row: K=64 1.9 vs 2.7 ms.
-constexpr int64_t kMinWideWindow = 64;
-
 const DeviceKernels kCpuKernels = {
     {{{lppool1d_forward_f32_rows, lppool1d_backward_f32_rows, "f32_rows"},
       {lppool1d_forward_f32_channels_last, lppool1d_backward_f32_channels_last,
@@ -60,6 +52,7 @@ const DeviceKernels kCpuKernels = {
        "f64_channels_last"}}},
     {{lppool1d_forward_f32_rows_wide_windows, "f32_rows_wide_windows"},
      {lppool1d_forward_f64_rows_wide_windows, "f64_rows_wide_windows"}},
+    {0, 0},  // no staging on the CPU
 };
 
 const DeviceKernels &kernels_for(Device device) {
@@ -102,15 +95,11 @@ Rank3 as_rank3(const halide_buffer_t &b) {
     return r;
 }
 
-// Channels-last kernels need C contiguous in every buffer; they pay off when
-// L is not also contiguous and there is at least a vector's worth of
-// channels. With fewer (stereo audio), the rows kernel's strided loads along
-// L win: interleaved stereo (case g of bench/) ran 160 ms channels-last.
-constexpr int kMinChannelsForChannelsLast = 8;
-
+// Channels-last kernels need C contiguous in every buffer (and L not), and
+// at least variants::kMinChannelsForChannelsLast channels.
 bool is_channels_last(std::initializer_list<const halide_buffer_t *> buffers) {
     for (const halide_buffer_t *b : buffers) {
-        if (b->dim[1].stride != 1 || b->dim[1].extent < kMinChannelsForChannelsLast ||
+        if (b->dim[1].stride != 1 || b->dim[1].extent < variants::kMinChannelsForChannelsLast ||
             b->dim[0].stride == 1) {
             return false;
         }
@@ -140,8 +129,9 @@ ForwardKernelChoice pick_forward(Device device, const halide_buffer_t &x, bool c
     const DeviceKernels &table = kernels_for(device);
     if (!channels_last) {
         const bool use_alternative =
-            device == Device::cpu ? kernel_size >= kMinWideWindow
-                                  : !fits_gpu_staging(kernel_size, stride, x.type.bytes());
+            device == Device::cpu ? kernel_size >= variants::kMinWideWindow
+                                  : !variants::fits_gpu_staging(table.staging_tile_outputs[dtype_index(x)],
+                                                                kernel_size, stride, x.type.bytes());
         if (use_alternative) {
             return table.rows_alternative[dtype_index(x)];
         }

@@ -1,0 +1,34 @@
+// Which kernel variant serves a call: the rules runtime/lppool1d.cpp
+// dispatches by, shared with lppool-tune so each shape is tuned on the
+// variant that will run it. Plain constants and arithmetic, no kernels.
+#pragma once
+
+#include <cstdint>
+
+namespace lppool::variants {
+
+// CPU, rows layout: windows of at least this many elements go to the forward
+// kernel that vectorizes along each window (schedules/cpu_schedule.h). With
+// K = S on an AVX-512 machine (32 float lanes), along-window vs across-
+// outputs: K=32 6.8 vs 5.8 ms, K=64 4.3 vs 5.4 ms, K=256 7.2 vs 29.0 ms
+// (2048 rows of 16384); one long row: K=64 1.9 vs 2.7 ms.
+inline constexpr int64_t kMinWideWindow = 64;
+
+// Channels-last kernels (C contiguous, L not) pay off with at least a
+// vector's worth of channels. With fewer (stereo audio), the rows kernel's
+// strided loads along L win: interleaved stereo (case g of bench/) ran
+// 160 ms channels-last.
+inline constexpr int64_t kMinChannelsForChannelsLast = 8;
+
+// GPU, rows layout: the forward stages (tile - 1) * S + K elements of |x|^p
+// per block in shared memory, at most kMaxStagedBytes; larger spans go to
+// the kernel that reads |x| from global memory.
+inline constexpr int64_t kMaxStagedBytes = 16 * 1024;
+
+inline bool fits_gpu_staging(int64_t tile_outputs, int64_t kernel_size, int64_t stride,
+                             int element_bytes) {
+    const int64_t span = (tile_outputs - 1) * stride + kernel_size;
+    return span <= kMaxStagedBytes / element_bytes;
+}
+
+}  // namespace lppool::variants

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# CI's tuning stage: a tiny-budget lppool-tune run writes a tuned file, a
+# separate build (build-tuned/) compiles every kernel from it, the tuned
+# values are checked on the generators' command lines, and the whole test
+# suite runs on the tuned build. Needs scripts/build.sh's build first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+build_dir="${LPPOOL_BUILD_DIR:-build}"
+tuned_dir=build-tuned
+file="$PWD/$build_dir/ci-tuned.json"
+source scripts/stage.sh
+
+# One shape whose default is far from its best (two batch items: the
+# default parallelizes along L), one on the main forward kernel.
+stage "tiny tuning run" "$build_dir/tools/tune/lppool-tune" --budget 60 --seed 1 --repeats 5 \
+  --shape 2,8,20000,4,2,2.5,f64,channels_last,backward \
+  --shape 8,16,4096,4,4,2,f32,rows,forward \
+  --peers Adams2019 --output "$file"
+
+stage "build from the tuned file" bash -c "LPPOOL_BUILD_DIR=$tuned_dir bash scripts/build.sh -DLPPOOL_TUNED_PARAMS=$file -DLPPOOL_BUILD_PYTHON=OFF > $tuned_dir.log 2>&1 || { tail -50 $tuned_dir.log; exit 1; }; grep 'LPPool: tuned schedules' $tuned_dir.log"
+
+# Every tuned value must be on its kernel's generator command line.
+checked=0
+while read -r kernel params; do
+  commands=$(ninja -C "$tuned_dir" -t commands "generators/liblppool1d_${kernel}.a" | grep -- "-n lppool1d_${kernel} " || true)
+  [ -n "$commands" ] || { echo "no generator command for lppool1d_${kernel}"; exit 1; }
+  for p in ${params//;/ }; do
+    grep -q -- " $p\( \|$\)" <<<"$commands" || { echo "lppool1d_${kernel}: $p not passed to the generator"; exit 1; }
+    checked=$((checked + 1))
+  done
+done < <(cmake -DLPPOOL_SOURCE_DIR="$PWD" -DTUNED_FILE="$file" -P cmake/LPPoolTuned.cmake |
+         sed -n 's/^--   \([a-z0-9_]*\): \(.*\)$/\1 \2/p')
+[ $checked -gt 0 ] || { echo "the tuned file set no knobs"; exit 1; }
+echo "=== $checked tuned knob values reach their generators"
+
+export LPPOOL_REQUIRE_OPENCL_TESTS=1
+stage "tests on the tuned build (ctest)" ctest --test-dir "$tuned_dir" --output-on-failure --parallel "$(nproc)"

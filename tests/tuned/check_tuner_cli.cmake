@@ -1,0 +1,38 @@
+# lppool-tune's argument errors: exit status 2 and a message naming the
+# problem, before any tuning starts.
+#   cmake -DTUNER=<lppool-tune> -P tests/tuned/check_tuner_cli.cmake
+set(failures 0)
+function(expect_error regex)
+  execute_process(COMMAND ${TUNER} --output /nonexistent/never-written.json ${ARGN}
+                  RESULT_VARIABLE rc OUTPUT_VARIABLE out ERROR_VARIABLE err TIMEOUT 60)
+  string(REGEX REPLACE "[ \n]+" " " flat "${out}${err}")
+  if (rc EQUAL 2 AND flat MATCHES "${regex}")
+    message(STATUS "ok    ${ARGN}")
+  else ()
+    message(STATUS "FAIL  ${ARGN}: expected exit 2 matching '${regex}', got rc=${rc}: ${out}${err}")
+    math(EXPR n "${failures} + 1")
+    set(failures ${n} PARENT_SCOPE)
+  endif ()
+endfunction()
+
+expect_error("expected N,C,L,K,S,p,dtype,layout,pass" --shape 32,64,16384,4,4,2,f32,rows)
+expect_error("field 3 must be an integer" --shape 32,64,big,4,4,2,f32,rows,forward)
+expect_error("field 1 must be an integer" --shape 0,64,16384,4,4,2,f32,rows,forward)
+expect_error("p must be a finite number > 0" --shape 1,1,64,4,4,0,f32,rows,forward)
+expect_error("p must be a finite number > 0" --shape 1,1,64,4,4,inf,f32,rows,forward)
+expect_error("dtype must be f32 or f64" --shape 1,1,64,4,4,2,f16,rows,forward)
+expect_error("layout must be rows or channels_last" --shape 1,1,64,4,4,2,f32,nlc,forward)
+expect_error("pass must be forward or backward" --shape 1,1,64,4,4,2,f32,rows,both)
+expect_error("K must be at most L" --shape 1,1,64,65,4,2,f32,rows,forward)
+expect_error("more than 2\\^31 elements" --shape 2048,2048,1024,4,4,2,f32,rows,forward)
+expect_error("--budget must be a number" --budget soon)
+expect_error("--budget must be a number" --budget 0)
+expect_error("--repeats must be a number" --repeats 1)
+expect_error("--device must be cpu, cuda or opencl" --device tpu)
+expect_error("unknown autoscheduler \"Anderson2021\"" --peers Adams2019,Anderson2021)
+expect_error("--seed needs a value" --seed)
+expect_error("unknown argument \"--fast\"" --fast)
+
+if (failures GREATER 0)
+  message(FATAL_ERROR "${failures} lppool-tune argument checks failed")
+endif ()

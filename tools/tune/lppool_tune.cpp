@@ -1,0 +1,1310 @@
+// lppool-tune: tunes the schedule knobs (schedules/tunable_knobs.def) of the
+// LPPool1d kernels for this machine and a list of shapes, and writes a
+// tuned-parameters file that the next build compiles in
+// (-DLPPOOL_TUNED_PARAMS=<file>, cmake/LPPoolTuned.cmake).
+//
+// Candidates are JIT-compiled from the same algorithm, kernel assembly and
+// schedule functions as the AOT build (generators/lppool1d_pipeline.h), for
+// the CPU target the multi-target AOT kernels would pick on this machine.
+// Each is checked against the long-double reference (tests/reference.h)
+// before it is timed; a wrong candidate is rejected. Search: coordinate
+// descent over each kernel's knobs from the defaults, in a seeded order,
+// with a time budget; slow candidates are cut off early, and the leaders are
+// re-timed together with the default at the end. See tools/tune/README.md.
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <random>
+#include <set>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "Halide.h"
+#include "cases.h"
+#include "kernel_variants.h"
+#include "lppool1d_pipeline.h"
+#include "reference.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using lppool::KernelConfig;
+using lppool::KnobSpec;
+using lppool::Layout;
+
+double seconds_since(Clock::time_point t) {
+    return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+// ---------------------------------------------------------------------------
+// Shapes and the kernels that serve them.
+
+enum class Device { cpu, cuda, opencl };
+
+const char *device_name(Device d) {
+    return d == Device::cpu ? "cpu" : d == Device::cuda ? "cuda" : "opencl";
+}
+
+struct TuneShape {
+    std::string label;
+    int64_t N = 0, C = 0, L = 0, K = 0, S = 0;
+    double p = 2.0;
+    bool f64 = false, channels_last = false, backward = false;
+
+    int64_t out_length() const { return (L - K) / S + 1; }  // floor mode
+    std::string spec() const {
+        std::ostringstream s;
+        s << N << ',' << C << ',' << L << ',' << K << ',' << S << ',' << p << ','
+          << (f64 ? "f64" : "f32") << ',' << (channels_last ? "channels_last" : "rows") << ','
+          << (backward ? "backward" : "forward");
+        return s.str();
+    }
+};
+
+// "N,C,L,K,S,p,dtype,layout,pass", e.g. 32,64,16384,4,4,2,f32,rows,forward.
+TuneShape parse_shape(const std::string &spec) {
+    std::vector<std::string> f;
+    std::stringstream in(spec);
+    for (std::string item; std::getline(in, item, ',');) {
+        f.push_back(item);
+    }
+    const std::string usage = "shape \"" + spec +
+                              "\": expected N,C,L,K,S,p,dtype,layout,pass "
+                              "(e.g. 32,64,16384,4,4,2,f32,rows,forward)";
+    if (f.size() != 9) {
+        throw std::invalid_argument(usage);
+    }
+    TuneShape s;
+    s.label = spec;
+    int64_t *ints[] = {&s.N, &s.C, &s.L, &s.K, &s.S};
+    for (int i = 0; i < 5; i++) {
+        char *end = nullptr;
+        const long long v = std::strtoll(f[i].c_str(), &end, 10);
+        if (f[i].empty() || *end != '\0' || v < 1 || v > (int64_t(1) << 31) - 1) {
+            throw std::invalid_argument(usage + ": field " + std::to_string(i + 1) +
+                                        " must be an integer in [1, 2^31)");
+        }
+        *ints[i] = v;
+    }
+    char *end = nullptr;
+    s.p = std::strtod(f[5].c_str(), &end);
+    if (f[5].empty() || *end != '\0' || !(s.p > 0) || !std::isfinite(s.p)) {
+        throw std::invalid_argument(usage + ": p must be a finite number > 0");
+    }
+    if (f[6] != "f32" && f[6] != "f64") {
+        throw std::invalid_argument(usage + ": dtype must be f32 or f64");
+    }
+    if (f[7] != "rows" && f[7] != "channels_last") {
+        throw std::invalid_argument(usage + ": layout must be rows or channels_last");
+    }
+    if (f[8] != "forward" && f[8] != "backward") {
+        throw std::invalid_argument(usage + ": pass must be forward or backward");
+    }
+    s.f64 = f[6] == "f64";
+    s.channels_last = f[7] == "channels_last";
+    s.backward = f[8] == "backward";
+    if (s.K > s.L) {
+        throw std::invalid_argument(usage + ": K must be at most L");
+    }
+    if (s.N * s.C * s.L > (int64_t(1) << 31)) {
+        throw std::invalid_argument(usage + ": more than 2^31 elements is more than a tuning run needs");
+    }
+    return s;
+}
+
+std::vector<TuneShape> benchmark_shapes() {
+    std::vector<TuneShape> shapes;
+    for (const auto &c : lppool_bench::cases()) {
+        TuneShape s;
+        s.N = c.N, s.C = c.C, s.L = c.L, s.K = c.K, s.S = c.S, s.p = c.p;
+        s.f64 = c.f64, s.channels_last = c.channels_last, s.backward = c.backward;
+        s.label = "(" + c.id + ") " + s.spec();
+        shapes.push_back(s);
+    }
+    return shapes;
+}
+
+// The kernel a shape runs on, named as in generators/CMakeLists.txt without
+// the lppool1d_ prefix; the rules are the runtime's (runtime/kernel_variants.h).
+struct KernelKind {
+    std::string key;
+    bool backward = false, f64 = false;
+    Layout layout = Layout::Rows;
+    lppool::WindowVectorization window = lppool::WindowVectorization::AcrossOutputs;
+    bool unstaged = false;  // GPU rows forward without shared-memory staging
+};
+
+KernelKind kernel_for(const TuneShape &s, Device device) {
+    KernelKind k;
+    k.backward = s.backward;
+    k.f64 = s.f64;
+    // Channels-last memory with few channels runs the rows kernel, strided.
+    const bool channels_last =
+        s.channels_last && s.C >= lppool::variants::kMinChannelsForChannelsLast;
+    k.layout = channels_last ? Layout::ChannelsLast : Layout::Rows;
+    k.key = std::string(s.backward ? "backward_" : "forward_") + (s.f64 ? "f64_" : "f32_") +
+            (channels_last ? "channels_last" : "rows");
+    if (!s.backward && !channels_last) {
+        if (device == Device::cpu && s.K >= lppool::variants::kMinWideWindow) {
+            k.key += "_wide_windows";
+            k.window = lppool::WindowVectorization::AlongWindow;
+        } else if (device != Device::cpu &&
+                   !lppool::variants::fits_gpu_staging(lppool::knob::gpu_tile_outputs.default_value,
+                                                       s.K, s.S, s.f64 ? 8 : 4)) {
+            k.key += "_unstaged";
+            k.unstaged = true;
+        }
+    }
+    if (device != Device::cpu) {
+        k.key += std::string("_") + device_name(device);
+    }
+    return k;
+}
+
+// The knobs that change a kernel's schedule: the others keep their defaults.
+std::vector<KnobSpec> searched_knobs(const KernelKind &k, Device device) {
+    namespace knob = lppool::knob;
+    if (device == Device::cpu) {
+        return {knob::vector_multiple, knob::chunk_outputs, knob::min_parallel_rows,
+                knob::long_chunk_outputs};
+    }
+    if (k.layout == Layout::ChannelsLast) {
+        return {knob::gpu_tile_channels, knob::gpu_tile_positions};
+    }
+    if (!k.backward && !k.unstaged) {
+        return {knob::gpu_tile_outputs, knob::gpu_stage_powers};
+    }
+    return {knob::gpu_tile_outputs};
+}
+
+// ---------------------------------------------------------------------------
+// Candidates: a value for each searched knob.
+
+using Candidate = std::map<std::string, int>;
+
+std::vector<int> candidate_values(const KnobSpec &spec) {
+    std::vector<int> values;
+    std::stringstream in(spec.candidates);
+    for (int v; in >> v;) {
+        values.push_back(v);
+    }
+    return values;
+}
+
+Candidate default_candidate(const std::vector<KnobSpec> &knobs) {
+    Candidate c;
+    for (const KnobSpec &k : knobs) {
+        c[k.name] = k.default_value;
+    }
+    return c;
+}
+
+std::string describe(const Candidate &c) {
+    std::string s;
+    for (const auto &[name, value] : c) {
+        s += (s.empty() ? "" : " ") + name + "=" + std::to_string(value);
+    }
+    return s;
+}
+
+KernelConfig config_for(const KernelKind &kind, const Candidate &c) {
+    KernelConfig config;
+    config.layout = kind.layout;
+    config.cpu.window_vectorization = kind.window;
+    auto value = [&](const KnobSpec &spec) {
+        auto it = c.find(spec.name);
+        return it == c.end() ? spec.default_value : it->second;
+    };
+    namespace knob = lppool::knob;
+    config.cpu.vector_multiple = value(knob::vector_multiple);
+    config.cpu.chunk_outputs = value(knob::chunk_outputs);
+    config.cpu.min_parallel_rows = value(knob::min_parallel_rows);
+    config.cpu.long_chunk_outputs = value(knob::long_chunk_outputs);
+    config.gpu.tile_outputs = value(knob::gpu_tile_outputs);
+    config.gpu.tile_channels = value(knob::gpu_tile_channels);
+    config.gpu.tile_positions = value(knob::gpu_tile_positions);
+    config.gpu.stage_powers = !kind.unstaged && value(knob::gpu_stage_powers) != 0;
+    return config;
+}
+
+// A staged GPU candidate must stage every shape it serves (the runtime sends
+// spans that do not fit to the unstaged kernel).
+bool serves_all(const KernelKind &kind, const Candidate &c, const std::vector<TuneShape> &shapes,
+                Device device) {
+    if (device == Device::cpu || kind.backward || kind.layout != Layout::Rows || kind.unstaged) {
+        return true;
+    }
+    const int tile = c.at(lppool::knob::gpu_tile_outputs.name);
+    return std::all_of(shapes.begin(), shapes.end(), [&](const TuneShape &s) {
+        return lppool::variants::fits_gpu_staging(tile, s.K, s.S, s.f64 ? 8 : 4);
+    });
+}
+
+// ---------------------------------------------------------------------------
+// Targets: the JIT compiles for what the AOT build would run here.
+
+std::vector<std::string> split(const std::string &s, char sep) {
+    std::vector<std::string> out;
+    std::stringstream in(s);
+    for (std::string item; std::getline(in, item, sep);) {
+        if (!item.empty()) {
+            out.push_back(item);
+        }
+    }
+    return out;
+}
+
+// The first of the multi-target build's CPU targets this machine supports:
+// the variant its AOT kernels run.
+Halide::Target aot_cpu_target() {
+    const Halide::Target host = Halide::get_host_target();
+    for (const std::string &name : split(LPPOOL_CPU_TARGETS, ',')) {
+        if (name == "host") {
+            return host;
+        }
+        Halide::Target t(name);
+        bool supported = t.arch == host.arch && t.bits == host.bits && t.os == host.os;
+        for (int f = 0; f < Halide::Target::FeatureEnd && supported; f++) {
+            const auto feature = static_cast<Halide::Target::Feature>(f);
+            supported = !t.has_feature(feature) || host.has_feature(feature);
+        }
+        if (supported) {
+            return t;
+        }
+    }
+    return host;
+}
+
+Halide::Target jit_target(Device device) {
+    Halide::Target t = aot_cpu_target().with_feature(Halide::Target::LargeBuffers);
+    if (device != Device::cpu) {
+        const Halide::Target gpu(device == Device::cuda ? LPPOOL_CUDA_TARGET : LPPOOL_OPENCL_TARGET);
+        for (int f = 0; f < Halide::Target::FeatureEnd; f++) {
+            const auto feature = static_cast<Halide::Target::Feature>(f);
+            if (gpu.has_feature(feature) && feature != Halide::Target::UserContext) {
+                t.set_feature(feature);
+            }
+        }
+    }
+    return t;
+}
+
+// ---------------------------------------------------------------------------
+// Buffers and the reference.
+
+// One problem's buffers: x, y (the forward result), dy and dx, with the
+// kernel's layout, plus where the result goes.
+struct Problem {
+    TuneShape shape;
+    int64_t out_length = 0;
+    Halide::Buffer<> x, y, dy, dx;
+    Halide::Buffer<> &result() { return shape.backward ? dx : y; }
+};
+
+Halide::Buffer<> make_buffer(const TuneShape &s, int64_t length) {
+    const Halide::Type t = s.f64 ? Halide::Float(64) : Halide::Float(32);
+    const std::vector<int> sizes{int(length), int(s.C), int(s.N)};
+    // Channels-last: C is the innermost (fastest) dimension in memory.
+    const std::vector<int> order =
+        s.channels_last ? std::vector<int>{1, 0, 2} : std::vector<int>{0, 1, 2};
+    return Halide::Buffer<>(t, sizes, order);
+}
+
+template <typename T>
+T *element(Halide::Buffer<> &b, int64_t l, int64_t c, int64_t n) {
+    return reinterpret_cast<T *>(b.data()) + l * b.dim(0).stride() + c * b.dim(1).stride() +
+           n * b.dim(2).stride();
+}
+
+template <typename T>
+void fill_from(Halide::Buffer<> &b, const reference::Tensor &t) {
+    for (int64_t n = 0; n < t.N; n++)
+        for (int64_t c = 0; c < t.C; c++)
+            for (int64_t l = 0; l < t.L; l++) *element<T>(b, l, c, n) = T(t.at(n, c, l));
+}
+
+// Values in [-2, 2] with some exact zeros (abs, and the backward's x == 0 rule).
+reference::Tensor random_tensor(int64_t N, int64_t C, int64_t L, std::mt19937 &rng) {
+    reference::Tensor t(N, C, L);
+    std::uniform_real_distribution<double> u(-2.0, 2.0);
+    for (auto &v : t.v) {
+        const double r = u(rng);
+        v = std::fabs(r) < 0.02 ? 0.0L : (long double)r;
+    }
+    return t;
+}
+
+struct ReferenceProblem {
+    Problem problem;
+    reference::Tensor want, scale;  // expected result; per-element scale (backward)
+};
+
+// A problem with its reference; out_length from ceil mode when `ceil_mode`
+// (a partial last window), else floor.
+ReferenceProblem make_reference_problem(const TuneShape &s, bool ceil_mode, std::mt19937 &rng) {
+    ReferenceProblem r;
+    r.problem.shape = s;
+    r.problem.out_length = reference::output_length(s.L, s.K, s.S, ceil_mode);
+    reference::Tensor x = random_tensor(s.N, s.C, s.L, rng);
+    reference::Tensor y = reference::forward(x, s.p, s.K, s.S, ceil_mode);
+    Problem &p = r.problem;
+    p.x = make_buffer(s, s.L);
+    p.y = make_buffer(s, p.out_length);
+    if (s.f64) {
+        fill_from<double>(p.x, x);
+    } else {
+        fill_from<float>(p.x, x);
+    }
+    if (!s.backward) {
+        r.want = std::move(y);
+        return r;
+    }
+    // The backward reads y as the kernel's dtype gives it: round y first.
+    for (auto &v : y.v) {
+        v = s.f64 ? (long double)(double)v : (long double)(float)v;
+    }
+    for (auto &v : x.v) {
+        v = s.f64 ? (long double)(double)v : (long double)(float)v;
+    }
+    reference::Tensor dy = random_tensor(s.N, s.C, p.out_length, rng);
+    p.dy = make_buffer(s, p.out_length);
+    p.dx = make_buffer(s, s.L);
+    if (s.f64) {
+        fill_from<double>(p.y, y);
+        fill_from<double>(p.dy, dy);
+    } else {
+        fill_from<float>(p.y, y);
+        fill_from<float>(p.dy, dy);
+        for (auto &v : dy.v) v = (long double)(float)v;
+    }
+    reference::Gradient g = reference::backward(x, y, dy, s.p, s.K, s.S);
+    r.want = std::move(g.grad_x);
+    r.scale = std::move(g.magnitude);
+    return r;
+}
+
+// Timing-only problem of the full tuning shape (no reference: too slow).
+Problem make_timing_problem(const TuneShape &s, std::mt19937 &rng) {
+    Problem p;
+    p.shape = s;
+    p.out_length = s.out_length();
+    p.x = make_buffer(s, s.L);
+    p.y = make_buffer(s, p.out_length);
+    std::uniform_real_distribution<double> u(-2.0, 2.0);
+    auto fill = [&](Halide::Buffer<> &b) {
+        const size_t n = b.number_of_elements();
+        if (s.f64) {
+            double *d = reinterpret_cast<double *>(b.data());
+            for (size_t i = 0; i < n; i++) d[i] = u(rng);
+        } else {
+            float *d = reinterpret_cast<float *>(b.data());
+            for (size_t i = 0; i < n; i++) d[i] = float(u(rng));
+        }
+    };
+    fill(p.x);
+    fill(p.y);
+    if (s.backward) {
+        p.dy = make_buffer(s, p.out_length);
+        p.dx = make_buffer(s, s.L);
+        fill(p.dy);
+        // y must be a plausible forward result (positive): |y| + 1.
+        const size_t n = p.y.number_of_elements();
+        if (s.f64) {
+            double *d = reinterpret_cast<double *>(p.y.data());
+            for (size_t i = 0; i < n; i++) d[i] = std::fabs(d[i]) + 1;
+        } else {
+            float *d = reinterpret_cast<float *>(p.y.data());
+            for (size_t i = 0; i < n; i++) d[i] = std::fabs(d[i]) + 1;
+        }
+    }
+    return p;
+}
+
+// The tests' tolerances (tests/test_support.h): relative to |want| (forward)
+// or to the sum of |terms| (backward), whose ratio^(p-1) amplifies rounding.
+std::string mismatch(Problem &p, const ReferenceProblem &r) {
+    const TuneShape &s = p.shape;
+    double rel = s.f64 ? 1e-12 : 1e-5;
+    if (s.backward) {
+        rel *= std::max(1.0, std::fabs(s.p - 1));
+    }
+    const double min_normal = s.f64 ? 2.2250738585072014e-308 : 1.1754943508222875e-38;
+    Halide::Buffer<> &got = p.result();
+    for (int64_t n = 0; n < r.want.N; n++)
+        for (int64_t c = 0; c < r.want.C; c++)
+            for (int64_t l = 0; l < r.want.L; l++) {
+                const long double want = r.want.at(n, c, l);
+                const long double g = s.f64 ? (long double)*element<double>(got, l, c, n)
+                                            : (long double)*element<float>(got, l, c, n);
+                const long double scale =
+                    std::max<long double>(s.backward ? r.scale.at(n, c, l) : std::fabs(want),
+                                          min_normal);
+                if (!std::isfinite(g) || std::fabs(g - want) > rel * scale) {
+                    std::ostringstream m;
+                    m << "at (n=" << n << ", c=" << c << ", l=" << l << ") got " << (double)g
+                      << ", want " << (double)want;
+                    return m.str();
+                }
+            }
+    return "";
+}
+
+// An autoscheduled peer's result against ours on the same problem (ours was
+// checked against the reference): relative to max(|ours|, 1), the data
+// being O(1).
+std::string differs(Problem &p, const Halide::Buffer<> &ours) {
+    const TuneShape &s = p.shape;
+    const double rel = (s.f64 ? 1e-10 : 1e-4) * std::max(1.0, std::fabs(s.p - 1));
+    Halide::Buffer<> &got = p.result();
+    Halide::Buffer<> want = ours;
+    const int64_t length = got.dim(0).extent();
+    for (int64_t n = 0; n < s.N; n++)
+        for (int64_t c = 0; c < s.C; c++)
+            for (int64_t l = 0; l < length; l++) {
+                const double g = s.f64 ? *element<double>(got, l, c, n) : *element<float>(got, l, c, n);
+                const double w = s.f64 ? *element<double>(want, l, c, n) : *element<float>(want, l, c, n);
+                if (!(std::fabs(g - w) <= rel * std::max(std::fabs(w), 1.0))) {
+                    std::ostringstream m;
+                    m << "at (n=" << n << ", c=" << c << ", l=" << l << ") got " << g
+                      << ", ours " << w;
+                    return m.str();
+                }
+            }
+    return "";
+}
+
+// ---------------------------------------------------------------------------
+// JIT kernels.
+
+class JitKernel {
+public:
+    JitKernel(const KernelKind &kind, const KernelConfig &config, const TuneShape &estimate_shape,
+              const Halide::Target &target, const std::string &autoscheduler = "")
+        : target_(target), backward_(kind.backward) {
+        using namespace Halide;
+        const Type t = kind.f64 ? Float(64) : Float(32);
+        input_ = ImageParam(t, 3, "input");
+        output_ = ImageParam(t, 3, "output");
+        grad_output_ = ImageParam(t, 3, "grad_output");
+        lppool::ShapeEstimates e;
+        e.N = estimate_shape.N, e.C = estimate_shape.C, e.L = estimate_shape.L;
+        e.out_length = estimate_shape.out_length();
+        e.p = estimate_shape.p, e.kernel_size = int(estimate_shape.K),
+        e.stride = int(estimate_shape.S);
+        Func result(backward_ ? "grad_input" : "output_values");
+        if (backward_) {
+            lppool::build_backward(input_, output_, grad_output_, p_, kernel_size_, stride_, result,
+                                   config, e, target);
+        } else {
+            lppool::build_forward(input_, p_, kernel_size_, stride_, result, config, e, target);
+        }
+        pipeline_ = Pipeline(result);
+        const Clock::time_point start = Clock::now();
+        if (!autoscheduler.empty()) {
+            pipeline_.auto_schedule(autoscheduler, target, MachineParams::generic());
+        }
+        pipeline_.compile_jit(target);
+        compile_seconds = seconds_since(start);
+    }
+
+    void run(Problem &p) {
+        input_.set(p.x);
+        if (backward_) {
+            output_.set(p.y);
+            grad_output_.set(p.dy);
+        }
+        p_.set(p.shape.p);
+        kernel_size_.set(int(p.shape.K));
+        stride_.set(int(p.shape.S));
+        pipeline_.realize(p.result(), target_);
+    }
+
+    // Waits for the device (GPU targets) and brings the result to the host.
+    void finish(Problem &p) {
+        if (target_.has_gpu_feature()) {
+            p.result().copy_to_host();
+        }
+    }
+
+    double compile_seconds = 0;
+
+private:
+    Halide::Target target_;
+    bool backward_;
+    Halide::ImageParam input_, output_, grad_output_;
+    Halide::Param<double> p_{"p"};
+    Halide::Param<int> kernel_size_{"kernel_size"}, stride_{"stride"};
+    Halide::Pipeline pipeline_;
+};
+
+struct Timing {
+    double min_ms = 0, median_ms = 0;
+    bool cut_off = false;  // stopped early: clearly slower than `give_up_ms`
+};
+
+double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+Timing time_kernel(JitKernel &k, Problem &p, int repeats, double give_up_ms) {
+    k.run(p);  // warm-up
+    k.finish(p);
+    std::vector<double> ms;
+    Timing t;
+    for (int i = 0; i < repeats; i++) {
+        const Clock::time_point start = Clock::now();
+        k.run(p);
+        if (p.result().has_device_allocation()) {
+            p.result().device_sync();
+        }
+        ms.push_back(seconds_since(start) * 1e3);
+        if (i == 2 && *std::min_element(ms.begin(), ms.end()) > give_up_ms) {
+            t.cut_off = true;
+            break;
+        }
+    }
+    t.min_ms = *std::min_element(ms.begin(), ms.end());
+    t.median_ms = median(ms);
+    return t;
+}
+
+// ---------------------------------------------------------------------------
+// Progress on the terminal: a bar redrawn in place on a TTY, else one line
+// per candidate (CI logs).
+
+class Progress {
+public:
+    Progress(double budget_s, bool quiet)
+        : start_(Clock::now()), budget_s_(budget_s), tty_(isatty(2) != 0), quiet_(quiet) {}
+
+    double elapsed() const { return seconds_since(start_); }
+    double left() const { return budget_s_ - elapsed(); }
+
+    void update(const std::string &kernel, int tried, int rejected, double best_ratio,
+                const std::string &last) {
+        if (quiet_) {
+            return;
+        }
+        const double e = elapsed();
+        const double frac = std::min(1.0, e / budget_s_);
+        const int width = 24, filled = int(frac * width);
+        char line[512];
+        std::snprintf(line, sizeof line,
+                      "[%s%s] %3.0f%% %5.0f/%.0f s  %-30s tried %3d (%d rejected)  best %.3fx "
+                      "default  ETA %.0f s",
+                      std::string(filled, '#').c_str(), std::string(width - filled, '-').c_str(),
+                      frac * 100, e, budget_s_, kernel.c_str(), tried, rejected, best_ratio,
+                      std::max(0.0, budget_s_ - e));
+        if (tty_) {
+            std::fprintf(stderr, "\r%s\033[K", line);
+        } else {
+            std::fprintf(stderr, "%s  | %s\n", line, last.c_str());
+        }
+        std::fflush(stderr);
+    }
+
+    void end_line() {
+        if (tty_ && !quiet_) {
+            std::fprintf(stderr, "\n");
+        }
+    }
+
+    void note(const std::string &msg) {
+        end_line();
+        std::fprintf(stderr, "%s\n", msg.c_str());
+    }
+
+private:
+    Clock::time_point start_;
+    double budget_s_;
+    bool tty_, quiet_;
+};
+
+// ---------------------------------------------------------------------------
+// The search.
+
+struct Options {
+    std::vector<TuneShape> shapes;
+    double budget_s = 600;
+    unsigned seed = 1;
+    int repeats = 7;
+    std::string output;
+    Device device = Device::cpu;
+    std::vector<std::string> peers{"Adams2019", "Mullapudi2016", "Li2018"};
+    bool quiet = false;
+};
+
+struct Evaluation {
+    Candidate candidate;
+    bool ok = false;
+    std::string why;                     // rejected: the reason
+    std::vector<double> medians;         // per shape
+    double cost = INFINITY;              // geometric mean of median / default median
+    std::shared_ptr<JitKernel> kernel;   // kept while it may be a finalist
+};
+
+// One kernel's tuning: its shapes, their problems, and what was tried.
+class KernelTuner {
+public:
+    KernelTuner(KernelKind kind, std::vector<TuneShape> shapes, const Options &opt,
+                const Halide::Target &target, Progress &progress)
+        : kind_(std::move(kind)), shapes_(std::move(shapes)), opt_(opt), target_(target),
+          progress_(progress), knobs_(searched_knobs(kind_, opt.device)), rng_(opt.seed) {
+        std::mt19937 data_rng(opt.seed);
+        for (const TuneShape &s : shapes_) {
+            timing_.push_back(make_timing_problem(s, data_rng));
+            for (const TuneShape &c : check_shapes(s)) {
+                checks_.push_back(make_reference_problem(c, true, data_rng));
+            }
+        }
+        if (opt.device != Device::cpu) {
+            for (Problem &p : timing_) {
+                for (Halide::Buffer<> *b : {&p.x, &p.y, &p.dy, &p.dx}) {
+                    if (b->defined()) {
+                        b->set_host_dirty();
+                        if (b->copy_to_device(Halide::DeviceAPI::Default_GPU, target_) != 0) {
+                            throw std::runtime_error("cannot copy the tuning data to the device");
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    const KernelKind &kind() const { return kind_; }
+    const std::vector<TuneShape> &shapes() const { return shapes_; }
+
+    // Coordinate descent from the defaults until `deadline` (seconds of
+    // progress time) or until a full round improves nothing. All values of
+    // one knob form a batch: compiled in parallel (compiling is the slow
+    // part, ~10 s a candidate), then checked and timed one at a time on an
+    // otherwise idle machine.
+    void search(double deadline) {
+        Candidate current = default_candidate(knobs_);
+        evaluate_batch({current});
+        const Evaluation &base = tried_.at(describe(current));
+        if (!base.ok) {
+            throw std::runtime_error("the default schedule of " + kind_.key +
+                                     " fails its check: " + base.why);
+        }
+        double best = base.cost;
+        for (bool improved = true; improved && progress_.elapsed() < deadline;) {
+            improved = false;
+            std::vector<KnobSpec> order = knobs_;
+            std::shuffle(order.begin(), order.end(), rng_);
+            for (const KnobSpec &knob : order) {
+                std::vector<int> values = candidate_values(knob);
+                const int now = current.at(knob.name);
+                // Nearest values first: the likeliest improvements, and the
+                // ones kept when the budget trims the batch.
+                std::stable_sort(values.begin(), values.end(), [&](int a, int b) {
+                    return std::abs(std::log2(double(a) + 1) - std::log2(double(now) + 1)) <
+                           std::abs(std::log2(double(b) + 1) - std::log2(double(now) + 1));
+                });
+                std::vector<Candidate> batch;
+                for (int v : values) {
+                    Candidate next = current;
+                    next[knob.name] = v;
+                    if (v != now && !tried_.count(describe(next))) {
+                        batch.push_back(next);
+                    }
+                }
+                const double left = deadline - progress_.elapsed();
+                const size_t fits = size_t(std::max(0.0, left / seconds_per_candidate_));
+                if (fits == 0) {
+                    return;
+                }
+                if (batch.size() > fits) {
+                    batch.resize(fits);
+                }
+                for (const Evaluation *e : evaluate_batch(batch)) {
+                    if (e->ok && e->cost < best * 0.99) {
+                        best = e->cost;
+                        current = e->candidate;
+                        improved = true;
+                    }
+                }
+            }
+        }
+    }
+
+    // Re-times the default and the best few candidates side by side, `rounds`
+    // times interleaved, and picks the fastest that is no slower than the
+    // default on any of this kernel's shapes (the default when none is).
+    void final_round(int leaders, int rounds) {
+        std::vector<Evaluation *> finalists{&tried_.at(describe(default_candidate(knobs_)))};
+        for (Evaluation *e : leaders_by_cost()) {
+            if (int(finalists.size()) > leaders) break;
+            if (e != finalists[0]) finalists.push_back(e);
+        }
+        for (Evaluation *e : finalists) {
+            if (!e->kernel) {  // pruned earlier: compile it again
+                e->kernel = std::make_shared<JitKernel>(kind_, config_for(kind_, e->candidate),
+                                                        shapes_[0], target_);
+            }
+        }
+        std::vector<std::vector<std::vector<double>>> ms(
+            finalists.size(), std::vector<std::vector<double>>(shapes_.size()));
+        for (int r = 0; r < rounds; r++) {
+            for (size_t f = 0; f < finalists.size(); f++) {
+                for (size_t s = 0; s < shapes_.size(); s++) {
+                    ms[f][s].push_back(
+                        time_kernel(*finalists[f]->kernel, timing_[s], opt_.repeats, INFINITY)
+                            .median_ms);
+                }
+            }
+            progress_.update(kind_.key + " (re-timing)", int(tried_.size()), rejected_, best_cost_,
+                             "final round " + std::to_string(r + 1) + "/" + std::to_string(rounds));
+        }
+        final_default_.clear();
+        for (size_t s = 0; s < shapes_.size(); s++) {
+            final_default_.push_back(median(ms[0][s]));
+        }
+        chosen_ = finalists[0]->candidate;
+        final_chosen_ = final_default_;
+        double best_cost = 1.0;
+        for (size_t f = 1; f < finalists.size(); f++) {
+            double log_sum = 0;
+            bool never_slower = true;
+            std::vector<double> medians;
+            for (size_t s = 0; s < shapes_.size(); s++) {
+                medians.push_back(median(ms[f][s]));
+                log_sum += std::log(medians.back() / final_default_[s]);
+                never_slower = never_slower && medians.back() <= final_default_[s];
+            }
+            const double cost = std::exp(log_sum / double(shapes_.size()));
+            if (never_slower && cost < best_cost) {
+                best_cost = cost;
+                chosen_ = finalists[f]->candidate;
+                final_chosen_ = medians;
+            }
+        }
+        for (auto &[key, e] : tried_) {
+            if (e.candidate == chosen_) {
+                chosen_kernel_ = e.kernel;
+            }
+            e.kernel.reset();
+        }
+    }
+
+    // The chosen candidate's compiled kernel (after final_round).
+    JitKernel &chosen_kernel() { return *chosen_kernel_; }
+
+    const Candidate &chosen() const { return chosen_; }
+    const std::vector<double> &final_default() const { return final_default_; }
+    const std::vector<double> &final_chosen() const { return final_chosen_; }
+    int tried() const { return int(tried_.size()); }
+    int rejected() const { return rejected_; }
+    std::vector<Problem> &timing_problems() { return timing_; }
+
+private:
+    // Where a schedule's branches differ: few rows (parallel along L), many
+    // rows, and a ragged shape with a partial last window; each keeps the
+    // shape's K, S and p. Small enough for the long-double reference.
+    static std::vector<TuneShape> check_shapes(const TuneShape &s) {
+        std::vector<TuneShape> out;
+        TuneShape few = s;
+        few.N = 1;
+        few.C = std::min<int64_t>(s.C, 3);
+        few.L = std::min<int64_t>(s.L, int64_t(1) << 19);
+        TuneShape many = s;
+        many.L = std::min<int64_t>(s.L, std::max<int64_t>(s.K, 1500));
+        if (s.channels_last) {
+            many.N = 70, many.C = std::min<int64_t>(s.C, 19);
+        } else {
+            many.N = 2, many.C = 35;
+        }
+        TuneShape ragged = s;
+        ragged.N = 1, ragged.C = 5;
+        ragged.L = std::max<int64_t>(s.K + 37, std::min<int64_t>(s.L, 1037));
+        return {few, many, ragged};
+    }
+
+    // Compiles `batch` (in parallel), then checks and times each candidate.
+    std::vector<const Evaluation *> evaluate_batch(const std::vector<Candidate> &batch) {
+        const Clock::time_point start = Clock::now();
+        std::vector<Evaluation> evals(batch.size());
+        const size_t threads =
+            std::max<size_t>(1, std::min<size_t>(std::thread::hardware_concurrency(), 4));
+        std::atomic<size_t> next{0};
+        auto compile_some = [&] {
+            for (size_t i; (i = next++) < batch.size();) {
+                Evaluation &e = evals[i];
+                e.candidate = batch[i];
+                if (!serves_all(kind_, e.candidate, shapes_, opt_.device)) {
+                    e.why = "its tile cannot stage these shapes in shared memory";
+                    continue;
+                }
+                try {
+                    e.kernel = std::make_shared<JitKernel>(kind_, config_for(kind_, e.candidate),
+                                                           shapes_[0], target_);
+                } catch (const std::exception &ex) {
+                    e.why = std::string("failed to compile: ") + ex.what();
+                }
+            }
+        };
+        std::vector<std::thread> pool;
+        for (size_t t = 1; t < std::min(threads, batch.size()); t++) {
+            pool.emplace_back(compile_some);
+        }
+        compile_some();
+        for (std::thread &t : pool) {
+            t.join();
+        }
+        std::vector<const Evaluation *> out;
+        for (Evaluation &e : evals) {
+            if (e.kernel) {
+                measure(e);
+            }
+            if (!e.ok) {
+                rejected_++;
+                e.kernel.reset();
+            }
+            const std::string key = describe(e.candidate);
+            std::string last = key + " -> ";
+            if (e.ok) {
+                char buf[64];
+                std::snprintf(buf, sizeof buf, "%.3fx", e.cost);
+                last += buf;
+            } else {
+                last += "rejected (" + e.why.substr(0, 160) + ")";
+            }
+            out.push_back(&tried_.emplace(key, std::move(e)).first->second);
+            progress_.update(kind_.key, int(tried_.size()), rejected_, best_cost_, last);
+        }
+        keep_leading_kernels(3);
+        // What one more candidate costs, for fitting batches to the budget.
+        seconds_per_candidate_ = seconds_since(start) / double(batch.size());
+        return out;
+    }
+
+    // Checks the candidate's results against the reference, then times it.
+    void measure(Evaluation &e) {
+        try {
+            for (ReferenceProblem &r : checks_) {
+                e.kernel->run(r.problem);
+                e.kernel->finish(r.problem);
+                const std::string bad = mismatch(r.problem, r);
+                if (!bad.empty()) {
+                    e.why = "wrong result on " + r.problem.shape.spec() + " " + bad;
+                    return;
+                }
+            }
+            for (size_t s = 0; s < shapes_.size(); s++) {
+                const double give_up = best_medians_.empty() ? INFINITY : 2.0 * best_medians_[s];
+                const Timing t = time_kernel(*e.kernel, timing_[s], opt_.repeats, give_up);
+                e.medians.push_back(t.median_ms);
+            }
+        } catch (const std::exception &ex) {
+            e.why = std::string("failed to run: ") + ex.what();
+            return;
+        }
+        e.ok = true;
+        if (default_medians_.empty()) {
+            default_medians_ = e.medians;
+            best_medians_ = e.medians;
+        }
+        double log_sum = 0;
+        for (size_t s = 0; s < shapes_.size(); s++) {
+            log_sum += std::log(e.medians[s] / default_medians_[s]);
+        }
+        e.cost = std::exp(log_sum / double(shapes_.size()));
+        if (e.cost < best_cost_) {
+            best_cost_ = e.cost;
+            best_medians_ = e.medians;
+        }
+    }
+
+    std::vector<Evaluation *> leaders_by_cost() {
+        std::vector<Evaluation *> ok;
+        for (auto &[key, e] : tried_) {
+            if (e.ok) ok.push_back(&e);
+        }
+        std::sort(ok.begin(), ok.end(),
+                  [](const Evaluation *a, const Evaluation *b) { return a->cost < b->cost; });
+        return ok;
+    }
+
+    // Compiled kernels take memory: keep the default's and the leaders'.
+    void keep_leading_kernels(size_t leaders) {
+        const std::string default_key = describe(default_candidate(knobs_));
+        std::vector<Evaluation *> ranked = leaders_by_cost();
+        for (size_t i = leaders; i < ranked.size(); i++) {
+            if (describe(ranked[i]->candidate) != default_key) {
+                ranked[i]->kernel.reset();
+            }
+        }
+    }
+
+    KernelKind kind_;
+    std::vector<TuneShape> shapes_;
+    const Options &opt_;
+    Halide::Target target_;
+    Progress &progress_;
+    std::vector<KnobSpec> knobs_;
+    std::mt19937 rng_;
+    std::vector<Problem> timing_;
+    std::vector<ReferenceProblem> checks_;
+    std::map<std::string, Evaluation> tried_;
+    std::vector<double> default_medians_, best_medians_;
+    double best_cost_ = 1.0;
+    double seconds_per_candidate_ = 1.0;
+    int rejected_ = 0;
+    Candidate chosen_;
+    std::shared_ptr<JitKernel> chosen_kernel_;
+    std::vector<double> final_default_, final_chosen_;
+};
+
+// ---------------------------------------------------------------------------
+// Halide's autoschedulers on the same algorithm, for the final table.
+
+std::string plugin_path(const std::string &name) {
+    for (const std::string &entry : split(LPPOOL_AUTOSCHEDULER_PLUGINS, ',')) {
+        const size_t eq = entry.find('=');
+        if (eq != std::string::npos && entry.substr(0, eq) == name) {
+            return entry.substr(eq + 1);
+        }
+    }
+    return "";
+}
+
+// The autoscheduled kernel's median time on the shape, or why there is none.
+// Its result must match `ours` (our checked kernel's, on the same problem).
+std::string run_peer(const std::string &name, const KernelKind &kind, Problem &timing,
+                     const Halide::Buffer<> &ours, const Options &opt,
+                     const Halide::Target &target) {
+    static std::set<std::string> loaded;
+    const std::string path = plugin_path(name);
+    if (path.empty()) {
+        return "not installed";
+    }
+    try {
+        if (!loaded.count(name)) {
+            Halide::load_plugin(path);
+            loaded.insert(name);
+        }
+        KernelConfig config;
+        // Rows peers on dense rows are told L is dense (as in bench/), so they
+        // may vectorize along it.
+        const bool dense_rows = kind.layout == Layout::Rows && !timing.shape.channels_last;
+        config.layout = dense_rows ? Layout::Contiguous : kind.layout;
+        config.autoscheduled = true;
+        JitKernel k(kind, config, timing.shape, target, name);
+        k.run(timing);
+        const std::string bad = differs(timing, ours);
+        if (!bad.empty()) {
+            return "wrong result: " + bad;
+        }
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%.3f",
+                      time_kernel(k, timing, opt.repeats, INFINITY).median_ms);
+        return buf;
+    } catch (const std::exception &e) {
+        std::string what = e.what();
+        std::replace(what.begin(), what.end(), '\n', ' ');
+        std::replace(what.begin(), what.end(), '|', '/');
+        return "fails: " + what.substr(0, 160);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Output.
+
+std::string json_escape(const std::string &s) {
+    std::string out;
+    for (char c : s) {
+        if (c == '"' || c == '\\') {
+            out += '\\';
+            out += c;
+        } else if (static_cast<unsigned char>(c) < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            out += buf;
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::string utc_now() {
+    char buf[32];
+    const std::time_t now = std::time(nullptr);
+    std::tm tm{};
+    gmtime_r(&now, &tm);
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+struct ShapeResult {
+    std::string label, kernel;
+    double default_ms = 0, tuned_ms = 0;
+    std::map<std::string, std::string> peers;
+};
+
+void write_json(const std::string &path, const Options &opt, const Halide::Target &target,
+                const std::vector<std::unique_ptr<KernelTuner>> &tuners,
+                const std::vector<ShapeResult> &results) {
+    std::ostringstream j;
+    j << "{\n  \"format\": \"lppool-tuned-params\",\n  \"version\": 1,\n"
+      << "  \"schedule_hash\": \"" << LPPOOL_SCHEDULE_HASH << "\",\n"
+      << "  \"target\": \"" << target.to_string() << "\",\n"
+      << "  \"host_target\": \"" << Halide::get_host_target().to_string() << "\",\n"
+      << "  \"device\": \"" << device_name(opt.device) << "\",\n"
+      << "  \"date\": \"" << utc_now() << "\",\n"
+      << "  \"budget_s\": " << opt.budget_s << ",\n  \"seed\": " << opt.seed << ",\n"
+      << "  \"kernels\": {";
+    for (size_t i = 0; i < tuners.size(); i++) {
+        j << (i ? "," : "") << "\n    \"" << tuners[i]->kind().key << "\": {";
+        size_t k = 0;
+        for (const auto &[name, value] : tuners[i]->chosen()) {
+            const bool is_bool = std::string(name) == lppool::knob::gpu_stage_powers.name;
+            j << (k++ ? ", " : "") << "\"" << name << "\": "
+              << (is_bool ? (value ? "true" : "false") : std::to_string(value));
+        }
+        j << "}";
+    }
+    j << "\n  },\n  \"results\": [";
+    for (size_t i = 0; i < results.size(); i++) {
+        const ShapeResult &r = results[i];
+        j << (i ? "," : "") << "\n    {\"shape\": \"" << json_escape(r.label) << "\", \"kernel\": \""
+          << r.kernel << "\", \"default_ms\": " << r.default_ms << ", \"tuned_ms\": " << r.tuned_ms;
+        for (const auto &[name, v] : r.peers) {
+            j << ", \"" << name << "\": \"" << json_escape(v) << "\"";
+        }
+        j << "}";
+    }
+    j << "\n  ]\n}\n";
+    std::ofstream out(path);
+    out << j.str();
+    if (!out) {
+        throw std::runtime_error("cannot write " + path);
+    }
+}
+
+void print_table(const std::vector<ShapeResult> &results, const Options &opt) {
+    std::printf("\n| shape | kernel | default ms | tuned ms | tuned/default |");
+    for (const std::string &p : opt.peers) std::printf(" %s ms |", p.c_str());
+    std::printf("\n|---|---|---|---|---|");
+    for (size_t i = 0; i < opt.peers.size(); i++) std::printf("---|");
+    std::printf("\n");
+    for (const ShapeResult &r : results) {
+        std::printf("| %s | %s | %.3f | %.3f | %.3f |", r.label.c_str(), r.kernel.c_str(),
+                    r.default_ms, r.tuned_ms, r.tuned_ms / r.default_ms);
+        for (const std::string &p : opt.peers) std::printf(" %s |", r.peers.at(p).c_str());
+        std::printf("\n");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Command line.
+
+const char *kUsage =
+    "usage: lppool-tune [--shape N,C,L,K,S,p,dtype,layout,pass]... [--budget SECONDS]\n"
+    "                   [--seed N] [--repeats N] [--output FILE] [--device cpu|cuda|opencl]\n"
+    "                   [--peers all|none|NAME[,NAME...]] [--quiet]\n"
+    "Tunes the schedule knobs for the given shapes (default: the benchmark's cases)\n"
+    "and writes a tuned-parameters file for -DLPPOOL_TUNED_PARAMS=FILE.\n"
+    "  --shape     dtype f32|f64, layout rows|channels_last, pass forward|backward;\n"
+    "              repeat for several shapes\n"
+    "  --budget    search time in seconds (default 600); the final re-timing and the\n"
+    "              autoscheduler peers come after it\n"
+    "  --seed      search order and data (default 1)\n"
+    "  --repeats   timed calls per measurement, median taken (default 7)\n"
+    "  --output    default: schedules/tuned/<device>-<date>.json in the source tree\n"
+    "  --peers     Halide autoschedulers to compare with (default all:\n"
+    "              Adams2019,Mullapudi2016,Li2018)\n";
+
+Options parse_args(int argc, char **argv) {
+    Options opt;
+    auto value = [&](int &i) -> std::string {
+        if (i + 1 >= argc) {
+            throw std::invalid_argument(std::string(argv[i]) + " needs a value");
+        }
+        return argv[++i];
+    };
+    auto number = [](const std::string &flag, const std::string &v, double lo, double hi) {
+        char *end = nullptr;
+        const double d = std::strtod(v.c_str(), &end);
+        if (v.empty() || *end != '\0' || !(d >= lo && d <= hi)) {
+            throw std::invalid_argument(flag + " must be a number in [" + std::to_string(lo) +
+                                        ", " + std::to_string(hi) + "], not \"" + v + "\"");
+        }
+        return d;
+    };
+    for (int i = 1; i < argc; i++) {
+        const std::string a = argv[i];
+        if (a == "--shape") {
+            opt.shapes.push_back(parse_shape(value(i)));
+        } else if (a == "--budget") {
+            opt.budget_s = number(a, value(i), 1, 7 * 24 * 3600);
+        } else if (a == "--seed") {
+            opt.seed = unsigned(number(a, value(i), 0, 4294967295.0));
+        } else if (a == "--repeats") {
+            opt.repeats = int(number(a, value(i), 3, 1000));
+        } else if (a == "--output") {
+            opt.output = value(i);
+        } else if (a == "--device") {
+            const std::string d = value(i);
+            if (d == "cpu") opt.device = Device::cpu;
+            else if (d == "cuda") opt.device = Device::cuda;
+            else if (d == "opencl") opt.device = Device::opencl;
+            else throw std::invalid_argument("--device must be cpu, cuda or opencl, not \"" + d + "\"");
+        } else if (a == "--peers") {
+            const std::string v = value(i);
+            const std::vector<std::string> all{"Adams2019", "Mullapudi2016", "Li2018"};
+            if (v == "all") {
+                opt.peers = all;
+            } else if (v == "none") {
+                opt.peers.clear();
+            } else {
+                opt.peers = split(v, ',');
+                for (const std::string &p : opt.peers) {
+                    if (std::find(all.begin(), all.end(), p) == all.end()) {
+                        throw std::invalid_argument("--peers: unknown autoscheduler \"" + p +
+                                                    "\" (Adams2019, Mullapudi2016, Li2018)");
+                    }
+                }
+            }
+        } else if (a == "--quiet") {
+            opt.quiet = true;
+        } else if (a == "--help" || a == "-h") {
+            std::fputs(kUsage, stdout);
+            std::exit(0);
+        } else {
+            throw std::invalid_argument("unknown argument \"" + a + "\"");
+        }
+    }
+    if (opt.shapes.empty()) {
+        opt.shapes = benchmark_shapes();
+    }
+    if (opt.output.empty()) {
+        opt.output = std::string(LPPOOL_SOURCE_DIR) + "/schedules/tuned/" +
+                     device_name(opt.device) + "-" + utc_now().substr(0, 10) + ".json";
+    }
+    return opt;
+}
+
+int tune(const Options &opt) {
+    const Halide::Target target = jit_target(opt.device);
+    std::printf("lppool-tune: %zu shapes on %s, JIT target %s, budget %.0f s, seed %u\n",
+                opt.shapes.size(), device_name(opt.device), target.to_string().c_str(),
+                opt.budget_s, opt.seed);
+    if (opt.device != Device::cpu) {
+        // A one-thread kernel through the JIT, whose errors become exceptions
+        // (a bare buffer copy to a missing device aborts instead).
+        Halide::Func probe("device_probe");
+        Halide::Var x("x"), block("block"), thread("thread");
+        probe(x) = x;
+        probe.gpu_tile(x, block, thread, 1);
+        Halide::Buffer<int> out(1);
+        std::string why;
+        try {
+            probe.realize(out, target);
+        } catch (const std::exception &e) {
+            // The runtime lists every missing entry point; the last line says why.
+            why = e.what();
+            while (!why.empty() && why.back() == '\n') why.pop_back();
+            why = why.substr(why.find_last_of('\n') + 1);
+        }
+        if (!why.empty()) {
+            std::fprintf(stderr, "lppool-tune: no usable %s device: %s\n", device_name(opt.device),
+                         why.c_str());
+            return 77;
+        }
+    }
+
+    // Group shapes by the kernel that serves them, in first-seen order.
+    std::vector<std::string> order;
+    std::map<std::string, std::pair<KernelKind, std::vector<TuneShape>>> groups;
+    for (const TuneShape &s : opt.shapes) {
+        const KernelKind k = kernel_for(s, opt.device);
+        if (!groups.count(k.key)) {
+            order.push_back(k.key);
+            groups[k.key].first = k;
+        }
+        groups[k.key].second.push_back(s);
+    }
+
+    Progress progress(opt.budget_s, opt.quiet);
+    std::vector<std::unique_ptr<KernelTuner>> tuners;
+    for (size_t i = 0; i < order.size(); i++) {
+        auto &[kind, shapes] = groups[order[i]];
+        tuners.push_back(std::make_unique<KernelTuner>(kind, shapes, opt, target, progress));
+        const double share = progress.left() / double(order.size() - i);
+        tuners.back()->search(progress.elapsed() + std::max(0.0, share));
+    }
+    progress.end_line();
+
+    std::vector<ShapeResult> results;
+    for (auto &t : tuners) {
+        progress.note("re-timing the leaders of " + t->kind().key + " against its default");
+        t->final_round(3, 3);
+        for (size_t s = 0; s < t->shapes().size(); s++) {
+            ShapeResult r;
+            r.label = t->shapes()[s].label;
+            r.kernel = t->kind().key;
+            r.default_ms = t->final_default()[s];
+            r.tuned_ms = t->final_chosen()[s];
+            Problem &timing = t->timing_problems()[s];
+            Halide::Buffer<> ours;
+            if (!opt.peers.empty() && opt.device == Device::cpu) {
+                t->chosen_kernel().run(timing);
+                ours = timing.result().copy();
+            }
+            for (const std::string &peer : opt.peers) {
+                progress.note("  " + peer + " on " + r.label);
+                r.peers[peer] = opt.device == Device::cpu
+                                    ? run_peer(peer, t->kind(), timing, ours, opt, target)
+                                    : "CPU only";
+            }
+            results.push_back(r);
+        }
+        std::printf("%s: %s (tried %d, rejected %d)\n", t->kind().key.c_str(),
+                    describe(t->chosen()).c_str(), t->tried(), t->rejected());
+    }
+    print_table(results, opt);
+
+    const std::filesystem::path parent = std::filesystem::path(opt.output).parent_path();
+    if (!parent.empty()) {
+        std::filesystem::create_directories(parent);
+    }
+    write_json(opt.output, opt, target, tuners, results);
+    std::printf("\nwrote %s (%.0f s). Build with it:\n"
+                "  cmake -B build -DLPPOOL_TUNED_PARAMS=%s && cmake --build build\n",
+                opt.output.c_str(), progress.elapsed(), opt.output.c_str());
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char **argv) {
+    Options opt;
+    try {
+        opt = parse_args(argc, argv);
+    } catch (const std::invalid_argument &e) {
+        std::fprintf(stderr, "lppool-tune: %s\n%s", e.what(), kUsage);
+        return 2;
+    }
+    try {
+        return tune(opt);
+    } catch (const std::exception &e) {
+        std::fprintf(stderr, "\nlppool-tune: %s\n", e.what());
+        return 1;
+    }
+}
