@@ -17,7 +17,7 @@ stage "tiny tuning run" "$build_dir/tools/tune/lppool-tune" --budget 60 --seed 1
   --shape 8,16,4096,4,4,2,f32,rows,forward \
   --peers Adams2019 --output "$file"
 
-stage "build from the tuned file" bash -c "LPPOOL_BUILD_DIR=$tuned_dir bash scripts/build.sh -DLPPOOL_TUNED_PARAMS=$file -DLPPOOL_BUILD_PYTHON=OFF > $tuned_dir.log 2>&1 || { tail -50 $tuned_dir.log; exit 1; }; grep 'LPPool: tuned schedules' $tuned_dir.log"
+stage "build from the tuned file" bash -c "LPPOOL_BUILD_DIR=$tuned_dir bash scripts/build.sh -DLPPOOL_TUNED_PARAMS=$file -DLPPOOL_BUILD_PYTHON=OFF > $build_dir/tuned-build.log 2>&1 || { tail -50 $build_dir/tuned-build.log; exit 1; }; grep 'LPPool: tuned schedules' $build_dir/tuned-build.log"
 
 # Every tuned value must be on its kernel's generator command line.
 checked=0
