@@ -208,7 +208,11 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
     Expr element = x * shape.stride + st.window;
     st.power_sum = Func("power_sum");
     st.power_sum(x, c, n) = zero;
-    st.power_sum(x, c, n) += st.powered(element, c, n);
+    // In order, k = 0, 1, ...: without strict_float, fast-math lets LLVM
+    // reassociate the sum differently in vector bodies and scalar tails, so
+    // a window's bits would depend on where it falls in the buffer (and a
+    // stream of short blocks would not match the whole signal).
+    st.power_sum(x, c, n) = Halide::strict_float(st.power_sum(x, c, n) + st.powered(element, c, n));
 
     st.unscaled = Func("unscaled");
     st.unscaled(x, c, n) = root_of(st.power_sum(x, c, n), shape.p);

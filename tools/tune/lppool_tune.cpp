@@ -336,13 +336,22 @@ void fill_from(Halide::Buffer<> &b, const reference::Tensor &t) {
             for (int64_t l = 0; l < t.L; l++) *element<T>(b, l, c, n) = T(t.at(n, c, l));
 }
 
-// Values in [-2, 2] with some exact zeros (abs, and the backward's x == 0 rule).
-reference::Tensor random_tensor(int64_t N, int64_t C, int64_t L, std::mt19937 &rng) {
+// Values in [-2, 2] with some exact zeros (abs, and the backward's x == 0
+// rule). With `extreme_exponent` e, runs of 7 elements are scaled by 10^e or
+// 10^-e at random, so some windows' power sums overflow or underflow and the
+// forward's rescue must run.
+reference::Tensor random_tensor(int64_t N, int64_t C, int64_t L, std::mt19937 &rng,
+                                int extreme_exponent = 0) {
     reference::Tensor t(N, C, L);
     std::uniform_real_distribution<double> u(-2.0, 2.0);
-    for (auto &v : t.v) {
+    std::uniform_int_distribution<int> pick(-1, 1);
+    long double scale = 1;
+    for (size_t i = 0; i < t.v.size(); i++) {
+        if (extreme_exponent && i % 7 == 0) {
+            scale = std::pow(10.0L, (long double)(pick(rng) * extreme_exponent));
+        }
         const double r = u(rng);
-        v = std::fabs(r) < 0.02 ? 0.0L : (long double)r;
+        t.v[i] = std::fabs(r) < 0.02 ? 0.0L : (long double)r * scale;
     }
     return t;
 }
@@ -354,11 +363,12 @@ struct ReferenceProblem {
 
 // A problem with its reference; out_length from ceil mode when `ceil_mode`
 // (a partial last window), else floor.
-ReferenceProblem make_reference_problem(const TuneShape &s, bool ceil_mode, std::mt19937 &rng) {
+ReferenceProblem make_reference_problem(const TuneShape &s, bool ceil_mode, std::mt19937 &rng,
+                                        int extreme_exponent = 0) {
     ReferenceProblem r;
     r.problem.shape = s;
     r.problem.out_length = reference::output_length(s.L, s.K, s.S, ceil_mode);
-    reference::Tensor x = random_tensor(s.N, s.C, s.L, rng);
+    reference::Tensor x = random_tensor(s.N, s.C, s.L, rng, extreme_exponent);
     reference::Tensor y = reference::forward(x, s.p, s.K, s.S, ceil_mode);
     Problem &p = r.problem;
     p.x = make_buffer(s, s.L);
@@ -670,6 +680,14 @@ public:
             timing_.push_back(make_timing_problem(s, data_rng));
             for (const TuneShape &c : check_shapes(s)) {
                 checks_.push_back(make_reference_problem(c, true, data_rng));
+                if (!s.backward) {
+                    add_crops(checks_.size() - 1);
+                }
+            }
+            if (!s.backward) {
+                // Overflowing and underflowing windows: the rescue paths.
+                checks_.push_back(make_reference_problem(check_shapes(s).back(), true, data_rng,
+                                                         s.f64 ? 200 : 30));
             }
         }
         if (opt.device != Device::cpu) {
@@ -813,6 +831,74 @@ public:
     std::vector<Problem> &timing_problems() { return timing_; }
 
 private:
+    // A forward over a slice of a check problem's input: windows
+    // [first_window, first_window + n) alone. They must come out bit for bit
+    // as in the whole problem (LPPool1dStream relies on it: it runs the
+    // kernel on short blocks), whichever vector or tail path each lands on.
+    struct Crop {
+        size_t source;
+        int64_t first_window;
+        Problem problem;
+    };
+
+    void add_crops(size_t source) {
+        Problem &whole = checks_[source].problem;
+        const TuneShape &s = whole.shape;
+        const int64_t full_windows = (s.L - s.K) / s.S + 1;
+        for (auto [first, n] : {std::pair<int64_t, int64_t>{1, 1}, {3, 5}, {7, 17}, {16, 37},
+                                {129, 300}}) {
+            if (first + n > full_windows) {
+                continue;
+            }
+            Crop c{source, first, Problem{}};
+            c.problem.shape = s;
+            c.problem.shape.L = (n - 1) * s.S + s.K;
+            c.problem.out_length = n;
+            c.problem.x = make_buffer(c.problem.shape, c.problem.shape.L);
+            c.problem.y = make_buffer(c.problem.shape, n);
+            for (int64_t b = 0; b < s.N; b++)
+                for (int64_t ch = 0; ch < s.C; ch++)
+                    for (int64_t l = 0; l < c.problem.shape.L; l++) {
+                        Halide::Buffer<> &from = whole.x;
+                        if (s.f64) {
+                            *element<double>(c.problem.x, l, ch, b) =
+                                *element<double>(from, first * s.S + l, ch, b);
+                        } else {
+                            *element<float>(c.problem.x, l, ch, b) =
+                                *element<float>(from, first * s.S + l, ch, b);
+                        }
+                    }
+            crops_.push_back(std::move(c));
+        }
+    }
+
+    // Runs the crops after the check problems ran; "" when all match.
+    std::string crop_mismatch(JitKernel &k) {
+        for (Crop &c : crops_) {
+            k.run(c.problem);
+            k.finish(c.problem);
+            Halide::Buffer<> &whole = checks_[c.source].problem.y;
+            const TuneShape &s = c.problem.shape;
+            for (int64_t b = 0; b < s.N; b++)
+                for (int64_t ch = 0; ch < s.C; ch++)
+                    for (int64_t j = 0; j < c.problem.out_length; j++) {
+                        const int64_t w = c.first_window + j;
+                        const bool same =
+                            s.f64 ? *element<double>(c.problem.y, j, ch, b) ==
+                                        *element<double>(whole, w, ch, b)
+                                  : *element<float>(c.problem.y, j, ch, b) ==
+                                        *element<float>(whole, w, ch, b);
+                        if (!same) {
+                            return "window " + std::to_string(w) + " of " + s.spec() +
+                                   " differs when computed from a slice of windows " +
+                                   std::to_string(c.first_window) + ".." +
+                                   std::to_string(c.first_window + c.problem.out_length - 1);
+                        }
+                    }
+        }
+        return "";
+    }
+
     // Where a schedule's branches differ: few rows (parallel along L), many
     // rows, and a ragged shape with a partial last window; each keeps the
     // shape's K, S and p. Small enough for the long-double reference.
@@ -840,7 +926,7 @@ private:
         const Clock::time_point start = Clock::now();
         std::vector<Evaluation> evals(batch.size());
         const size_t threads =
-            std::max<size_t>(1, std::min<size_t>(std::thread::hardware_concurrency(), 4));
+            std::max<size_t>(1, std::min<size_t>(std::thread::hardware_concurrency(), 8));
         std::atomic<size_t> next{0};
         auto compile_some = [&] {
             for (size_t i; (i = next++) < batch.size();) {
@@ -905,6 +991,10 @@ private:
                     return;
                 }
             }
+            e.why = crop_mismatch(*e.kernel);
+            if (!e.why.empty()) {
+                return;
+            }
             for (size_t s = 0; s < shapes_.size(); s++) {
                 const double give_up = best_medians_.empty() ? INFINITY : 2.0 * best_medians_[s];
                 const Timing t = time_kernel(*e.kernel, timing_[s], opt_.repeats, give_up);
@@ -960,6 +1050,7 @@ private:
     std::mt19937 rng_;
     std::vector<Problem> timing_;
     std::vector<ReferenceProblem> checks_;
+    std::vector<Crop> crops_;
     std::map<std::string, Evaluation> tried_;
     std::vector<double> default_medians_, best_medians_;
     double best_cost_ = 1.0;
@@ -1018,7 +1109,12 @@ std::string run_peer(const std::string &name, const KernelKind &kind, Problem &t
         std::string what = e.what();
         std::replace(what.begin(), what.end(), '\n', ' ');
         std::replace(what.begin(), what.end(), '|', '/');
-        return "fails: " + what.substr(0, 160);
+        // Halide's internal errors: the failed condition says it all.
+        const size_t condition = what.find("Condition failed: ");
+        if (condition != std::string::npos) {
+            return "aborts (internal error: " + what.substr(condition + 18, 60) + ")";
+        }
+        return "fails: " + what.substr(0, 120);
     }
 }
 
