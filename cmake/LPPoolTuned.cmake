@@ -1,6 +1,7 @@
 # Tuned schedule parameters (lppool-tune's output) compiled into the kernels.
 #
 #   cmake -B build -DLPPOOL_TUNED_PARAMS=schedules/tuned/<file>.json
+#   cmake -B build "-DLPPOOL_TUNED_PARAMS=schedules/tuned/cpu.json;schedules/tuned/cuda.json"
 #
 # The file is validated at configure time: anything malformed, stale (tuned
 # against other schedule sources), naming an unknown kernel or knob, or with
@@ -85,8 +86,9 @@ function(_lppool_tuned_fail file what)
 endfunction()
 
 # Validates `file` and sets, in the caller's scope, LPPOOL_TUNED_<kernel> to
-# the generator parameters (key=value list) for each kernel it tunes, and
-# LPPOOL_TUNED_SUMMARY to one line describing the file.
+# the generator parameters (key=value list) for each kernel it tunes,
+# LPPOOL_TUNED_KERNELS to those kernels, and LPPOOL_TUNED_SUMMARY to one line
+# describing the file.
 function(lppool_load_tuned_params file source_dir allow_stale)
   if (NOT EXISTS ${file})
     _lppool_tuned_fail(${file} "no such file")
@@ -182,6 +184,7 @@ function(lppool_load_tuned_params file source_dir allow_stale)
     endforeach ()
   endif ()
   list(LENGTH tuned_kernels n)
+  set(LPPOOL_TUNED_KERNELS ${tuned_kernels} PARENT_SCOPE)
   set(LPPOOL_TUNED_SUMMARY "${n} kernels tuned on ${target} (${date})" PARENT_SCOPE)
 endfunction()
 

@@ -14,7 +14,9 @@ build_dir="${LPPOOL_BUILD_DIR:-build}"
 source scripts/stage.sh
 
 stage "install dependencies" bash scripts/install-deps.sh
-stage "build lppool-tune" bash -c "cmake -S . -B '$build_dir' -G Ninja -DCMAKE_BUILD_TYPE=Release > '$build_dir.tune-configure.log' 2>&1 || { cat '$build_dir.tune-configure.log'; exit 1; }; cmake --build '$build_dir' --target lppool-tune"
+# Configured without tuned files: a stale one (the reason to re-tune) would
+# stop the configure; the rebuild below sets the new one.
+stage "build lppool-tune" bash -c "cmake -S . -B '$build_dir' -G Ninja -DCMAKE_BUILD_TYPE=Release -DLPPOOL_TUNED_PARAMS= > '$build_dir.tune-configure.log' 2>&1 || { cat '$build_dir.tune-configure.log'; exit 1; }; cmake --build '$build_dir' --target lppool-tune"
 
 output="schedules/tuned/cpu-$(date -u +%Y-%m-%d).json"
 args=("$@")
