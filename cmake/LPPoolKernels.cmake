@@ -39,7 +39,7 @@ if (LPPOOL_OPENCL)
   list(APPEND LPPOOL_GPU_APIS opencl)
 endif ()
 set(LPPOOL_GPU_TILE_OUTPUTS 128 CACHE STRING
-    "Threads per block along L of the GPU rows kernels (the runtime sizes shared-memory staging from it)")
+    "Threads per block along L of every GPU rows kernel (a tuned file can set it per kernel; the runtime's staging rule follows each kernel's value)")
 
 # lppool_add_kernel(<name> FROM <generator target> GENERATOR <gen>
 #                   [TARGETS <halide target>...] [AUTOSCHEDULER <plugin target>]
