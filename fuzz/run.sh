@@ -10,13 +10,15 @@ build_dir="${LPPOOL_BUILD_DIR:-build}"
 out="$build_dir/fuzz"
 mkdir -p "$out/corpus"
 cmake --build "$build_dir" --target lppool_kernels_archive > /dev/null
+# The same definitions the runtime is built with (GPU APIs, staging tiles).
+read -r -a runtime_defines < "$build_dir/lppool_runtime_defines.txt"
 
 halide_include=$(dirname "$(find /usr/include -name HalideRuntime.h -print -quit)")
 clang++-14 -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
   -I runtime -I tests -I "$build_dir/generators" -I "$halide_include" \
   fuzz/lppool_fuzzer.cpp runtime/lppool1d.cpp runtime/lppool1d_stream.cpp runtime/shape_check.cpp \
   runtime/device.cpp runtime/call_context.cpp \
-  -DLPPOOL_WITH_CUDA -DLPPOOL_WITH_OPENCL \
+  "${runtime_defines[@]}" \
   "$build_dir/liblppool_kernels.a" -lpthread -ldl -o "$out/lppool_fuzzer"
 
 # The committed seeds, then new inputs into a scratch corpus (seeds first).
