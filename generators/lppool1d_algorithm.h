@@ -113,7 +113,7 @@ inline Halide::Expr root_of(const Halide::Expr &s, const Halide::Expr &p) {
                   pow_nonnegative(s, 1 / pt));
 }
 
-// (a / y)^(p - 1) for 0 < a <= y, the factor of the closed-form gradient.
+// The closed-form gradient term: (a / y)^(p - 1) for 0 < a <= y, times a scale.
 // The ratio a / y <= 1 keeps every power finite for p >= 1. For p < 1 the
 // power is >= 1 and finite whenever the answer is, but the ratio itself can
 // underflow (a subnormal a under a large y), so a float32 kernel forms it
@@ -123,21 +123,27 @@ inline Halide::Expr root_of(const Halide::Expr &s, const Halide::Expr &p) {
 // magnitude under its window's norm) gives 0 instead of a term that small
 // (and a subnormal ratio an inexact one): plain pow there keeps p >= 1 at
 // one float pow per term.
-inline Halide::Expr ratio_power_minus_one(const Halide::Expr &a, const Halide::Expr &y,
-                                          const Halide::Expr &p) {
+//
+// Returns scale * (a / y)^(p - 1). For p < 1 the product is formed in float64
+// too: the power alone can pass the float32 range where the product with a
+// small scale (dy) does not (a subnormal a under y = 4e3 at p = 0.1 gives
+// 1.7e39, times dy = 0.16 is 2.8e38).
+inline Halide::Expr scaled_ratio_power_minus_one(const Halide::Expr &scale, const Halide::Expr &a,
+                                                 const Halide::Expr &y, const Halide::Expr &p) {
     using namespace Halide;
     const Type t = a.type();
     const Type wide = Float(64);
     Expr pt = cast(t, p);
     Expr ratio = a / y;
-    return select(pt == 1, cast(t, 1),
-                  pt == 2, ratio,
-                  pt == 3, ratio * ratio,
-                  pt == 4, ratio * ratio * ratio,
+    Expr wide_power = pow_nonnegative(cast(wide, a) / cast(wide, y), cast(wide, p) - 1);
+    return select(pt == 1, scale,
+                  pt == 2, scale * ratio,
+                  pt == 3, scale * (ratio * ratio),
+                  pt == 4, scale * (ratio * ratio * ratio),
                   // Written on p itself, as the schedules' specializations are,
                   // so each specialized branch folds this select away.
-                  p < Expr(1.0), cast(t, pow_nonnegative(cast(wide, a) / cast(wide, y), cast(wide, p) - 1)),
-                  pow(ratio, pt - 1));
+                  p < Expr(1.0), cast(t, cast(wide, scale) * wide_power),
+                  scale * pow(ratio, pt - 1));
 }
 
 // The largest finite value of a float type (Halide's Type::max() is +inf).
@@ -316,7 +322,7 @@ inline BackwardStages define_backward(const Halide::Func &input, const Halide::F
     Expr y = output(w_read, c, n);
     Expr dy = grad_output(w_read, c, n);
     Expr sign = select(xv > 0, cast(t, 1), xv < 0, -cast(t, 1), zero);
-    Expr term = dy * sign * ratio_power_minus_one(abs(xv), y, shape.p);
+    Expr term = scaled_ratio_power_minus_one(dy * sign, abs(xv), y, shape.p);
     Expr contributes = w <= last_window && y != 0 && xv != 0;
 
     st.grad_input = Func("grad_input");

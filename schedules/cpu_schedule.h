@@ -65,7 +65,7 @@ inline void specialize_exact_powers(Halide::Stage stage, const Halide::Expr &p) 
 }
 
 // The backward's specializations: the exact powers, then p < 1 and p >= 1
-// apart, since only p < 1 needs the widened ratio (ratio_power_minus_one);
+// apart, since only p < 1 needs the widened ratio (scaled_ratio_power_minus_one);
 // the fallback after them is never taken.
 inline void specialize_gradient_powers(Halide::Stage stage, const Halide::Expr &p) {
     specialize_exact_powers(stage, p);
