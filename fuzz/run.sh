@@ -9,6 +9,7 @@ seconds="${1:-90}"
 build_dir="${LPPOOL_BUILD_DIR:-build}"
 out="$build_dir/fuzz"
 mkdir -p "$out/corpus"
+rm -f "$out"/crash-* "$out"/leak-* "$out"/timeout-* "$out"/oom-*
 cmake --build "$build_dir" --target lppool_kernels_archive > /dev/null
 # The same definitions the runtime is built with (GPU APIs, staging tiles).
 read -r -a runtime_defines < "$build_dir/lppool_runtime_defines.txt"
@@ -28,6 +29,14 @@ export ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1
 "$out/lppool_fuzzer" -max_total_time="$seconds" -max_len=512 -print_final_stats=1 \
   -artifact_prefix="$out/" "$out/corpus" 2>&1 | tee "$out/fuzz.log" | grep -E "^#[0-9]+.*(pulse|DONE)|stat::|ERROR|lppool_fuzzer:" || true
 if grep -qE "ERROR|lppool_fuzzer:|SUMMARY" "$out/fuzz.log"; then
+  # What the harness said about the input, and the input itself, so a CI log
+  # alone reproduces it: base64 -d > crash; build/fuzz/lppool_fuzzer crash.
+  grep -E "mismatch|^  [xy]\[|^p=|unexpected|runtime error|SUMMARY" "$out/fuzz.log" | head -40 || true
+  for artifact in "$out"/crash-* "$out"/leak-* "$out"/timeout-* "$out"/oom-*; do
+    [ -f "$artifact" ] || continue
+    echo "fuzz: input $(basename "$artifact") (base64):"
+    base64 -w 0 "$artifact"; echo
+  done
   echo "fuzz: failure (artifacts in $out)"
   exit 1
 fi

@@ -146,6 +146,19 @@ inline Halide::Expr scaled_ratio_power_minus_one(const Halide::Expr &scale, cons
                   scale * pow(ratio, pt - 1));
 }
 
+// (a / m)^p for 0 <= a <= m, m > 0: a rescued window's term. For p >= 1 the
+// ratio may underflow, but its power is then below the dtype's range and
+// negligible beside the maximum's own term, 1. For p < 1 it is not (p = 0.001:
+// (1e-70)^p = 0.85, so dropping it turned an overflowing norm into max|x|), so
+// the term is a^p / m^p there: both powers are finite and non-zero for finite
+// non-zero a and m. Written on p itself, as the GPU schedule's
+// specializations are, so each specialized branch keeps one pow per term.
+inline Halide::Expr ratio_power(const Halide::Expr &a, const Halide::Expr &m, const Halide::Expr &p) {
+    using namespace Halide;
+    Expr pt = cast(a.type(), p);
+    return select(p < Expr(1.0), pow_nonnegative(a, pt) / pow_nonnegative(m, pt), power_of(a / m, p));
+}
+
 // The largest finite value of a float type (Halide's Type::max() is +inf).
 inline double largest_finite(Halide::Type t) {
     return t.bits() == 32 ? 3.4028234663852886e38 : 1.7976931348623157e308;
@@ -175,7 +188,7 @@ struct ForwardStages {
                                       // GPUs, where each thread holds its window anyway
     Halide::Func rescued_value;    // max * (sum (|x| / max)^p)^(1/p), the rescued result
     Halide::Func rescue_max_bits;  // bits of max |x| of a window
-    Halide::Func rescue_sum;       // sum of (|x| / max)^p
+    Halide::Func rescue_sum;       // sum of (|x| / max)^p (ratio_power)
     Halide::Func rescue_bounds;    // () -> {below, above}: results outside need the rescue
     Halide::RDom window;           // k in [0, K)
     Halide::RDom rescued;          // the windows whose plain power sum over- or underflowed
@@ -243,7 +256,7 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
     Expr m = fb.value_of(st.rescue_max_bits(x, c, n));
     st.rescue_sum = Func("rescue_sum");
     st.rescue_sum(x, c, n) = zero;
-    st.rescue_sum(x, c, n) += power_of(st.magnitude(element, c, n) / m, shape.p);
+    st.rescue_sum(x, c, n) += ratio_power(st.magnitude(element, c, n), m, shape.p);
 
     Expr max_bits = st.rescue_max_bits(x, c, n);
     st.rescued_value = Func("rescued_value");

@@ -84,6 +84,10 @@ inline void schedule_forward_gpu(ForwardStages &st, Halide::Func output, Layout 
             .gpu_threads(span_lane);
     }
     specialize_exact_powers_gpu(output, p);
+    // Every thread evaluates its window's rescue term too (select form), whose
+    // p < 1 and p >= 1 forms fold apart only under these.
+    output.specialize(p < Expr(1.0));
+    output.specialize(p >= Expr(1.0));
 }
 
 // Backward: each thread gathers the windows containing its element.
