@@ -14,6 +14,16 @@ namespace lppool::variants {
 // (2048 rows of 16384); one long row: K=64 1.9 vs 2.7 ms.
 inline constexpr int64_t kMinWideWindow = 64;
 
+// CPU, rows layout: overlapping windows (S < K, below kMinWideWindow) run a
+// kernel of their own. It is the rows forward's code, compiled separately so
+// a tuned file can give it its own knobs: each element serves K / S windows
+// there, so the best chunking differs from S = K (case e of bench/, K = 16,
+// S = 1: chunk_outputs 4096 ran in 0.78x the default's 256; the S = K cases
+// want the default). Results are the same bits either way.
+inline bool overlapping_windows(int64_t kernel_size, int64_t stride) {
+    return stride < kernel_size && kernel_size < kMinWideWindow;
+}
+
 // Channels-last kernels (C contiguous, L not) pay off with at least a
 // vector's worth of channels. With fewer (stereo audio), the rows kernel's
 // strided loads along L win: interleaved stereo (case g of bench/) ran

@@ -19,6 +19,8 @@
 #include "lppool1d_forward_f64_rows.h"
 #include "lppool1d_forward_f32_rows_wide_windows.h"
 #include "lppool1d_forward_f64_rows_wide_windows.h"
+#include "lppool1d_forward_f32_rows_overlapping.h"
+#include "lppool1d_forward_f64_rows_overlapping.h"
 
 #include "call_context.h"
 #include "device_call.h"
@@ -52,6 +54,8 @@ const DeviceKernels kCpuKernels = {
        "f64_channels_last"}}},
     {{lppool1d_forward_f32_rows_wide_windows, "f32_rows_wide_windows"},
      {lppool1d_forward_f64_rows_wide_windows, "f64_rows_wide_windows"}},
+    {{lppool1d_forward_f32_rows_overlapping, "f32_rows_overlapping"},
+     {lppool1d_forward_f64_rows_overlapping, "f64_rows_overlapping"}},
     {0, 0},  // no staging on the CPU
 };
 
@@ -121,9 +125,9 @@ const KernelPair &pick_kernels(Device device, const halide_buffer_t &x, bool cha
 }
 
 // The forward kernel: as pick_kernels, except in the rows layout on the CPU
-// large windows go to the along-window kernel, and on a GPU spans too large
-// to stage in shared memory go to the kernel that reads |x| from global
-// memory instead.
+// large windows go to the along-window kernel and overlapping ones to their
+// own build of the rows kernel, and on a GPU spans too large to stage in
+// shared memory go to the kernel that reads |x| from global memory instead.
 ForwardKernelChoice pick_forward(Device device, const halide_buffer_t &x, bool channels_last,
                                  int64_t kernel_size, int64_t stride) {
     const DeviceKernels &table = kernels_for(device);
@@ -134,6 +138,10 @@ ForwardKernelChoice pick_forward(Device device, const halide_buffer_t &x, bool c
                                                                 kernel_size, stride, x.type.bytes());
         if (use_alternative) {
             return table.rows_alternative[dtype_index(x)];
+        }
+        const ForwardKernelChoice &overlapping = table.rows_overlapping[dtype_index(x)];
+        if (overlapping.forward && variants::overlapping_windows(kernel_size, stride)) {
+            return overlapping;
         }
     }
     const KernelPair &k = pick_kernels(device, x, channels_last);

@@ -20,6 +20,8 @@ stage "tiny tuning run" "$build_dir/tools/tune/lppool-tune" --budget 60 --seed 1
 # The tuner cannot time OpenCL here (PoCL crashes beside libHalide's LLVM),
 # so non-default GPU tiles are added by hand: the tuned build's OpenCL suite
 # then runs them, and the runtime's staging rule must use their tile sizes.
+# So are knobs for the overlapping-windows forwards that differ from the rows
+# forwards': test_forward then checks that the two give the same bits.
 python3 - "$file" <<'PY'
 import json, sys
 path = sys.argv[1]
@@ -28,6 +30,8 @@ data["kernels"].update({
     "forward_f32_rows_opencl": {"gpu_tile_outputs": 64, "gpu_stage_powers": True},
     "forward_f64_rows_opencl": {"gpu_tile_outputs": 512},
     "backward_f32_channels_last_opencl": {"gpu_tile_channels": 16, "gpu_tile_positions": 4},
+    "forward_f32_rows_overlapping": {"chunk_outputs": 4096, "vector_multiple": 1},
+    "forward_f64_rows_overlapping": {"chunk_outputs": 64, "min_parallel_rows": 2},
 })
 json.dump(data, open(path, "w"), indent=1)
 PY

@@ -4,6 +4,10 @@
 #include <sstream>
 
 #include "grid_checks.h"
+#include "lppool1d_forward_f32_rows.h"
+#include "lppool1d_forward_f32_rows_overlapping.h"
+#include "lppool1d_forward_f64_rows.h"
+#include "lppool1d_forward_f64_rows_overlapping.h"
 
 using test::Layout;
 using test::check_forward_case;
@@ -160,4 +164,45 @@ TEST_CASE("forward: large windows take the along-window kernels", "[forward]") {
         pool.forward(x.buffer, y.buffer);
         test::require_matches(y, reference::forward(x.to_reference(), 2.0, 96, 40, true), 1e-5);
     }
+}
+
+namespace {
+
+using RowsForward = int (*)(const void *, halide_buffer_t *, double, int32_t, int32_t, halide_buffer_t *);
+
+// The pool's result for overlapping windows equals, bit for bit, what the
+// overlapping kernel gives called directly, and what the S = K rows kernel
+// gives on the same call (the two are one code with separate knobs, so a
+// tuned file changes speed, never bits: the stream relies on it).
+template <typename T>
+void check_overlapping_kernel(RowsForward rows, RowsForward overlapping, std::mt19937 &rng) {
+    for (auto [K, S, L, ceil_mode] : {std::tuple<int, int, int, bool>{16, 1, 5000, false}, {5, 2, 777, true},
+                                      {63, 62, 4096, true}, {2, 1, 33, false}}) {
+        for (double p : {1.0, 2.0, 2.5, 0.5}) {
+            INFO("K=" << K << " S=" << S << " L=" << L << " p=" << p);
+            lppool::LPPool1d pool(p, K, S, ceil_mode);
+            auto x = test::make_tensor<T>(Layout::NCL, 3, 2, 3, L);
+            test::fill_random(x, rng);
+            const int64_t out = pool.output_length(L);
+            auto from_pool = test::make_tensor<T>(Layout::NCL, 3, 2, 3, out);
+            auto from_rows = from_pool, from_overlapping = from_pool;
+            from_rows.buffer = Halide::Runtime::Buffer<T>(from_rows.storage.data(), out, 3, 2);
+            from_overlapping.buffer = Halide::Runtime::Buffer<T>(from_overlapping.storage.data(), out, 3, 2);
+            pool.forward(x.buffer, from_pool.buffer);
+            REQUIRE(rows(nullptr, x.buffer.raw_buffer(), p, K, S, from_rows.buffer.raw_buffer()) == 0);
+            REQUIRE(overlapping(nullptr, x.buffer.raw_buffer(), p, K, S, from_overlapping.buffer.raw_buffer()) == 0);
+            REQUIRE(from_rows.storage == from_pool.storage);
+            REQUIRE(from_overlapping.storage == from_pool.storage);
+            test::require_matches(from_pool, reference::forward(x.to_reference(), p, K, S, ceil_mode),
+                                  sizeof(T) == 4 ? 1e-5 : 1e-12);
+        }
+    }
+}
+
+}  // namespace
+
+TEST_CASE("forward: overlapping windows take their own build of the rows kernel, same bits", "[forward]") {
+    std::mt19937 rng(7);
+    check_overlapping_kernel<float>(lppool1d_forward_f32_rows, lppool1d_forward_f32_rows_overlapping, rng);
+    check_overlapping_kernel<double>(lppool1d_forward_f64_rows, lppool1d_forward_f64_rows_overlapping, rng);
 }

@@ -161,6 +161,8 @@ KernelKind kernel_for(const TuneShape &s, Device device) {
         if (device == Device::cpu && s.K >= lppool::variants::kMinWideWindow) {
             k.key += "_wide_windows";
             k.window = lppool::WindowVectorization::AlongWindow;
+        } else if (device == Device::cpu && lppool::variants::overlapping_windows(s.K, s.S)) {
+            k.key += "_overlapping";
         } else if (device != Device::cpu &&
                    !lppool::variants::fits_gpu_staging(lppool::knob::gpu_tile_outputs.default_value,
                                                        s.K, s.S, s.f64 ? 8 : 4)) {
@@ -662,12 +664,16 @@ struct Options {
     bool quiet = false;
 };
 
+// How much slower than the default a candidate may measure on one shape and
+// still count as a step of the search (timing noise on a shared machine).
+constexpr double kSearchSlack = 1.03;
+
 struct Evaluation {
     Candidate candidate;
     bool ok = false;
     std::string why;                     // rejected: the reason
     std::vector<double> medians;         // per shape
-    double cost = INFINITY;              // geometric mean of median / default median
+    double cost = INFINITY;              // geometric mean of median / default median (see measure)
     std::shared_ptr<JitKernel> kernel;   // kept while it may be a finalist
 };
 
@@ -1040,11 +1046,20 @@ private:
             default_medians_ = e.medians;
             best_medians_ = e.medians;
         }
-        double log_sum = 0;
+        double log_sum = 0, worst = 0;
         for (size_t s = 0; s < shapes_.size(); s++) {
-            log_sum += std::log(e.medians[s] / default_medians_[s]);
+            const double ratio = e.medians[s] / default_medians_[s];
+            log_sum += std::log(ratio);
+            worst = std::max(worst, ratio);
         }
-        e.cost = std::exp(log_sum / double(shapes_.size()));
+        // A candidate clearly slower than the default on one of the kernel's
+        // shapes cannot pass the final round's rule (no slower on any shape),
+        // so it scores that worst ratio (> 1: never better than the default)
+        // and the search does not walk towards it: a faster geometric mean
+        // bought with one slower shape is no use. kSearchSlack allows for
+        // timing noise here; the final round applies the rule without it.
+        const double geometric_mean = std::exp(log_sum / double(shapes_.size()));
+        e.cost = worst <= kSearchSlack ? geometric_mean : worst;
         if (e.cost < best_cost_) {
             best_cost_ = e.cost;
             best_medians_ = e.medians;
