@@ -165,28 +165,60 @@ inline std::pair<Halide::Stage, Halide::Stage> split_row_stage(
 // the row's stages are computed.
 inline Halide::LoopLevel schedule_output_rows(Halide::Func output, const Halide::Var &row,
                                               const Halide::Expr &many_rows,
-                                              const RunTimeFacts &facts, const Dims &d, int vec) {
+                                              const RunTimeFacts &facts, const Dims &d,
+                                              const CpuKnobs &knobs, int vec) {
     using namespace Halide;
-    output.fuse(d.c, d.n, row).vectorize(d.x, vec, TailStrategy::GuardWithIf);
+    const TailStrategy guard = TailStrategy::GuardWithIf;
+    output.fuse(d.c, d.n, row);
     Stage rows = output.specialize(many_rows);
-    rows.parallel(row);
+    rows.vectorize(d.x, vec, guard).parallel(row);
     rows.specialize(facts.dense_along_length);
+    // Few rows: the copy runs in tasks along L too (a row's pooled values
+    // are complete before it starts, at the row loop).
+    Var task("copy_task"), in_task("copy_in_task");
+    output.split(d.x, task, in_task, knobs.long_chunk_outputs, guard)
+        .parallel(task)
+        .vectorize(in_task, vec, guard);
     output.specialize(facts.dense_along_length);
     return LoopLevel(output, row);
 }
 
-// The rescue scan over a row's pooled values: scalar, with the scaled
-// recomputation only inside the branch for windows that need it. Each j
-// touches only pooled(j), so splitting it across tasks races on nothing.
-inline void schedule_rescue_scan(ForwardStages &st, const Halide::Expr &many_rows,
-                                 const CpuKnobs &knobs) {
+// The rescue pass over a row's plain values, at the row loop: the blocks'
+// flags (one vector max per block), the pooled values (a vectorized copy of
+// the plain ones), then the scan, which enters only flagged blocks and runs
+// the scaled recomputation there. With few rows each part runs in tasks
+// along L; each scan step touches only pooled(j), so splitting it across
+// tasks races on nothing.
+inline void schedule_rescue_scan(ForwardStages &st, const Halide::LoopLevel &row_level,
+                                 const Halide::Expr &many_rows, const Dims &d,
+                                 const CpuKnobs &knobs, int vec) {
     using namespace Halide;
-    RVar jt("jt"), ji("ji");
+    const TailStrategy guard = TailStrategy::GuardWithIf;
+    const int blocks_per_task = std::max(1, knobs.long_chunk_outputs / kRescueBlockWindows);
+
+    st.rescue_flags.compute_at(row_level);
+    Var flag_task("flag_task"), flag_in_task("flag_in_task");
+    Stage flags = st.rescue_flags.update(0);
+    flags.atomic().vectorize(st.rescue_block.x, vec);
+    flags.specialize(!many_rows)
+        .split(d.x, flag_task, flag_in_task, blocks_per_task, guard)
+        .parallel(flag_task);
+
+    st.pooled.compute_at(row_level);
+    Var copy_task("copy_task"), copy_in_task("copy_in_task");
+    st.pooled.specialize(!many_rows)
+        .split(d.x, copy_task, copy_in_task, knobs.long_chunk_outputs, guard)
+        .parallel(copy_task)
+        .vectorize(copy_in_task, vec, guard);
+    st.pooled.vectorize(d.x, vec, guard);
+
+    RVar block_task("block_task"), block_in_task("block_in_task");
     Stage rescue = st.pooled.update(0);
-    rescue.split(st.rescued.x, jt, ji, knobs.long_chunk_outputs, TailStrategy::GuardWithIf);
-    rescue.specialize(!many_rows).parallel(jt).allow_race_conditions();
-    st.rescue_max_bits.compute_at(st.pooled, ji);
-    st.rescue_sum.compute_at(st.pooled, ji);
+    rescue.split(st.rescued.y, block_task, block_in_task, blocks_per_task, guard)
+        .allow_race_conditions();
+    rescue.specialize(!many_rows).parallel(block_task);
+    st.rescue_max_bits.compute_at(st.pooled, st.rescued.x);
+    st.rescue_sum.compute_at(st.pooled, st.rescued.x);
     st.rescue_bounds.compute_root();
 }
 
@@ -207,23 +239,30 @@ inline void schedule_forward_cpu_along_window(ForwardStages &st, Halide::Func ou
     RVar k_vectors("k_vectors"), k_lane("k_lane");
     Expr many_rows = facts.rows >= knobs.min_parallel_rows;
 
-    st.pooled.compute_at(schedule_output_rows(output, row, many_rows, facts, d, vec));
-    Stage few = st.pooled.specialize(!many_rows);
+    const LoopLevel row_level = schedule_output_rows(output, row, many_rows, facts, d, knobs, vec);
+    st.plain.compute_at(row_level);
+    Stage few = st.plain.specialize(!many_rows);
     few.split(d.x, chunk, in_chunk, knobs.chunk_outputs, guard).parallel(chunk);
-    st.pooled.split(d.x, chunk, in_chunk, knobs.chunk_outputs, guard);
+    st.plain.split(d.x, chunk, in_chunk, knobs.chunk_outputs, guard);
     specialize_exact_powers(few, p);
-    specialize_exact_powers(st.pooled, p);
+    specialize_exact_powers(st.plain, p);
 
     Func lanes = st.power_sum.update(0)
                      .split(st.window.x, k_vectors, k_lane, vec, guard)
                      .rfactor(k_lane, lane);
-    st.power_sum.compute_at(st.pooled, in_chunk);
-    lanes.compute_at(st.pooled, in_chunk).vectorize(lane);
+    st.power_sum.compute_at(st.plain, in_chunk);
+    // rfactor drops the sum's strict_float in this merge of the lanes, which
+    // left LLVM free to reassociate it differently in each loop version, so
+    // a window's bits depended on where it fell in the buffer (1 ulp, and
+    // LPPool1dStream promises the offline bits). One vector reduction
+    // instead: a fixed shuffle tree, the same wherever the window falls.
+    st.power_sum.update(0).atomic().vectorize(k_lane);
+    lanes.compute_at(st.plain, in_chunk).vectorize(lane);
     lanes.update(0).vectorize(lane);
     specialize_exact_powers(lanes.update(0).specialize(facts.dense_along_length), p);
     specialize_exact_powers(lanes.update(0), p);
 
-    schedule_rescue_scan(st, many_rows, knobs);
+    schedule_rescue_scan(st, row_level, many_rows, d, knobs, vec);
 }
 
 // Forward for either layout. The pooled values and the rescue pass are
@@ -249,7 +288,7 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
     Expr many_rows = facts.rows >= knobs.min_parallel_rows;
     LoopLevel row_level;
     if (rows_layout) {
-        row_level = schedule_output_rows(output, row, many_rows, facts, d, vec);
+        row_level = schedule_output_rows(output, row, many_rows, facts, d, knobs, vec);
     } else {
         output.reorder(d.c, d.x, d.n).vectorize(d.c, vec, guard);
         output.specialize(many_rows).parallel(d.n);
@@ -257,7 +296,7 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
     }
 
     // Window power sums, per vector of outputs, in registers.
-    st.power_sum.compute_at(st.pooled, rows_layout ? v.xv : v.co);
+    st.power_sum.compute_at(st.plain, rows_layout ? v.xv : v.co);
     if (rows_layout) {
         st.power_sum.vectorize(d.x, vec, guard);
         st.power_sum.update(0).reorder(d.x, st.window.x).vectorize(d.x, vec, guard);
@@ -266,7 +305,7 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
         st.power_sum.vectorize(d.c, vec, guard);
         st.power_sum.update(0).reorder(d.c, st.window.x, d.x).vectorize(d.c, vec, guard);
     }
-    st.powered.compute_at(st.pooled, v.chunk);
+    st.powered.compute_at(st.plain, v.chunk);
     if (rows_layout) {
         st.powered.vectorize(d.x, vec, TailStrategy::RoundUp);
         st.powered.specialize(facts.dense_along_length);
@@ -275,13 +314,13 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
     }
     specialize_exact_powers(st.powered, p);
 
-    // Pooled values, then the rescue scan.
-    st.pooled.compute_at(row_level);
-    auto [pooled_few, pooled_many] = split_row_stage(st.pooled, layout, many_rows, d, v, knobs, vec);
-    specialize_exact_powers(pooled_few, p);
-    specialize_exact_powers(pooled_many, p);
+    // Plain values, then the rescue pass.
+    st.plain.compute_at(row_level);
+    auto [plain_few, plain_many] = split_row_stage(st.plain, layout, many_rows, d, v, knobs, vec);
+    specialize_exact_powers(plain_few, p);
+    specialize_exact_powers(plain_many, p);
 
-    schedule_rescue_scan(st, many_rows, knobs);
+    schedule_rescue_scan(st, row_level, many_rows, d, knobs, vec);
 }
 
 // Backward for either layout: dx is produced directly, each element
