@@ -296,7 +296,8 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
     st.pooled = Func("pooled");
     st.pooled(x, c, n) = st.plain(x, c, n);
     // The scan covers every window that starts inside the input (rounded up
-    // to whole blocks), also those past the output a consumer asks for: any
+    // to whole blocks), also those past the output a consumer asks for:
+    // their plain values are computed too (the flags read them), and any
     // rescue they trigger writes only scratch. Bounding it by the output's
     // extent needs that extent before `pooled` is used, which the AOT
     // generators cannot give (a kernel parameter could).
