@@ -175,9 +175,6 @@ inline Halide::Expr underflow_risk_threshold(Halide::Type t, const Halide::Expr 
     return cast(t, kernel_size) * FloatBits(t).exact(std::ldexp(min_normal, mantissa_bits + 3));
 }
 
-// Windows per flag of the CPU form's rescue scan (see define_forward).
-inline constexpr int kRescueBlockWindows = 64;
-
 struct ForwardStages {
     Halide::Func magnitude;        // |x|, zero beyond L (a partial window = zero padding)
     Halide::Func powered;          // |x|^p, once per input element (shared by overlapping
@@ -194,9 +191,7 @@ struct ForwardStages {
     Halide::Func rescue_sum;       // sum of (|x| / max)^p (ratio_power)
     Halide::Func rescue_bounds;    // () -> {below, above}: results outside need the rescue
     Halide::RDom window;           // k in [0, K)
-    Halide::Func rescue_flags;     // per block of kRescueBlockWindows windows: 1 if any needs the rescue
-    Halide::RDom rescue_block;     // the windows of one block
-    Halide::RDom rescued;          // (window in block, block): the scan over flagged blocks
+    Halide::RDom rescued;          // the windows whose plain power sum over- or underflowed
 };
 
 // Forward pass. `input(x, c, n)` must be readable on x in [0, L).
@@ -280,37 +275,21 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
                                       y_bits < fb.bits_of(st.rescue_bounds()[0]));
     };
 
-    // CPU form: the plain values, then a scan that runs the rescue only for
-    // the windows that need it. The scan goes by blocks of
-    // kRescueBlockWindows windows and enters only blocks flagged by a
-    // vectorized pass over the plain values, so the common case pays a
-    // vector compare per window instead of a scalar loop over every window
-    // (that loop was a fifth of case (a)'s time).
-    st.rescue_block = RDom(0, kRescueBlockWindows, "in_block");
-    st.rescue_flags = Func("rescue_flags");
-    st.rescue_flags(x, c, n) = cast(UInt(8), 0);
-    st.rescue_flags(x, c, n) =
-        max(st.rescue_flags(x, c, n),
-            cast(UInt(8), needs_rescue(st.plain(x * kRescueBlockWindows + st.rescue_block, c, n))));
-
+    // CPU form: the plain values, then a scan whose branch runs the rescue
+    // only for the windows that need it (its predicate reads the plain value
+    // back, so the common case pays one compare per window).
     st.pooled = Func("pooled");
     st.pooled(x, c, n) = st.plain(x, c, n);
-    // The scan covers every window that starts inside the input (rounded up
-    // to whole blocks), also those past the output a consumer asks for:
-    // their plain values are computed too (the flags read them), and any
-    // rescue they trigger writes only scratch. Bounding it by the output's
-    // extent needs that extent before `pooled` is used, which the AOT
-    // generators cannot give (a kernel parameter could).
-    Expr blocks = (windows_starting_inside(shape) + kRescueBlockWindows - 1) / kRescueBlockWindows;
-    st.rescued = RDom(0, kRescueBlockWindows, 0, blocks, "rescued");
-    const Expr &block = st.rescued.y;
-    Expr j = block * kRescueBlockWindows + st.rescued.x;
-    // The predicate depends on the block only, so the compiler can test it
-    // once per block; which windows of a flagged block need the rescue is
-    // decided per window below.
-    st.rescued.where(st.rescue_flags(block, c, n) != 0);
-    st.pooled(j, c, n) = select(needs_rescue(st.pooled(j, c, n)), st.rescued_value(j, c, n),
-                                st.pooled(j, c, n));
+    // The scan covers every window that starts inside the input, also those
+    // past the output a consumer asks for, whose pure values were never
+    // computed: their predicate reads scratch (valgrind reports it in
+    // test_stream), and any rescue they trigger writes only scratch. Bounding
+    // it by the output's extent needs that extent before `pooled` is used,
+    // which the AOT generators cannot give (a kernel parameter could).
+    st.rescued = RDom(0, windows_starting_inside(shape), "j");
+    const Expr &j = st.rescued.x;
+    st.rescued.where(needs_rescue(st.pooled(j, c, n)));
+    st.pooled(j, c, n) = st.rescued_value(j, c, n);
 
     st.pooled_branch_free = Func("pooled_branch_free");
     st.pooled_branch_free(x, c, n) =

@@ -183,42 +183,18 @@ inline Halide::LoopLevel schedule_output_rows(Halide::Func output, const Halide:
     return LoopLevel(output, row);
 }
 
-// The rescue pass over a row's plain values, at the row loop: the blocks'
-// flags (one vector max per block), the pooled values (a vectorized copy of
-// the plain ones), then the scan, which enters only flagged blocks and runs
-// the scaled recomputation there. With few rows each part runs in tasks
-// along L; each scan step touches only pooled(j), so splitting it across
-// tasks races on nothing.
-inline void schedule_rescue_scan(ForwardStages &st, const Halide::LoopLevel &row_level,
-                                 const Halide::Expr &many_rows, const Dims &d,
-                                 const CpuKnobs &knobs, int vec) {
+// The rescue scan over a row's pooled values: scalar, with the scaled
+// recomputation only inside the branch for windows that need it. Each j
+// touches only pooled(j), so splitting it across tasks races on nothing.
+inline void schedule_rescue_scan(ForwardStages &st, const Halide::Expr &many_rows,
+                                 const CpuKnobs &knobs) {
     using namespace Halide;
-    const TailStrategy guard = TailStrategy::GuardWithIf;
-    const int blocks_per_task = std::max(1, knobs.long_chunk_outputs / kRescueBlockWindows);
-
-    st.rescue_flags.compute_at(row_level);
-    Var flag_task("flag_task"), flag_in_task("flag_in_task");
-    Stage flags = st.rescue_flags.update(0);
-    flags.atomic().vectorize(st.rescue_block.x, vec);
-    flags.specialize(!many_rows)
-        .split(d.x, flag_task, flag_in_task, blocks_per_task, guard)
-        .parallel(flag_task);
-
-    st.pooled.compute_at(row_level);
-    Var copy_task("copy_task"), copy_in_task("copy_in_task");
-    st.pooled.specialize(!many_rows)
-        .split(d.x, copy_task, copy_in_task, knobs.long_chunk_outputs, guard)
-        .parallel(copy_task)
-        .vectorize(copy_in_task, vec, guard);
-    st.pooled.vectorize(d.x, vec, guard);
-
-    RVar block_task("block_task"), block_in_task("block_in_task");
+    RVar jt("jt"), ji("ji");
     Stage rescue = st.pooled.update(0);
-    rescue.split(st.rescued.y, block_task, block_in_task, blocks_per_task, guard)
-        .allow_race_conditions();
-    rescue.specialize(!many_rows).parallel(block_task);
-    st.rescue_max_bits.compute_at(st.pooled, st.rescued.x);
-    st.rescue_sum.compute_at(st.pooled, st.rescued.x);
+    rescue.split(st.rescued.x, jt, ji, knobs.long_chunk_outputs, TailStrategy::GuardWithIf);
+    rescue.specialize(!many_rows).parallel(jt).allow_race_conditions();
+    st.rescue_max_bits.compute_at(st.pooled, ji);
+    st.rescue_sum.compute_at(st.pooled, ji);
     st.rescue_bounds.compute_root();
 }
 
@@ -239,30 +215,29 @@ inline void schedule_forward_cpu_along_window(ForwardStages &st, Halide::Func ou
     RVar k_vectors("k_vectors"), k_lane("k_lane");
     Expr many_rows = facts.rows >= knobs.min_parallel_rows;
 
-    const LoopLevel row_level = schedule_output_rows(output, row, many_rows, facts, d, knobs, vec);
-    st.plain.compute_at(row_level);
-    Stage few = st.plain.specialize(!many_rows);
+    st.pooled.compute_at(schedule_output_rows(output, row, many_rows, facts, d, knobs, vec));
+    Stage few = st.pooled.specialize(!many_rows);
     few.split(d.x, chunk, in_chunk, knobs.chunk_outputs, guard).parallel(chunk);
-    st.plain.split(d.x, chunk, in_chunk, knobs.chunk_outputs, guard);
+    st.pooled.split(d.x, chunk, in_chunk, knobs.chunk_outputs, guard);
     specialize_exact_powers(few, p);
-    specialize_exact_powers(st.plain, p);
+    specialize_exact_powers(st.pooled, p);
 
     Func lanes = st.power_sum.update(0)
                      .split(st.window.x, k_vectors, k_lane, vec, guard)
                      .rfactor(k_lane, lane);
-    st.power_sum.compute_at(st.plain, in_chunk);
+    st.power_sum.compute_at(st.pooled, in_chunk);
     // rfactor drops the sum's strict_float in this merge of the lanes, which
     // left LLVM free to reassociate it differently in each loop version, so
     // a window's bits depended on where it fell in the buffer (1 ulp, and
     // LPPool1dStream promises the offline bits). One vector reduction
     // instead: a fixed shuffle tree, the same wherever the window falls.
     st.power_sum.update(0).atomic().vectorize(k_lane);
-    lanes.compute_at(st.plain, in_chunk).vectorize(lane);
+    lanes.compute_at(st.pooled, in_chunk).vectorize(lane);
     lanes.update(0).vectorize(lane);
     specialize_exact_powers(lanes.update(0).specialize(facts.dense_along_length), p);
     specialize_exact_powers(lanes.update(0), p);
 
-    schedule_rescue_scan(st, row_level, many_rows, d, knobs, vec);
+    schedule_rescue_scan(st, many_rows, knobs);
 }
 
 // Forward for either layout. The pooled values and the rescue pass are
@@ -296,7 +271,7 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
     }
 
     // Window power sums, per vector of outputs, in registers.
-    st.power_sum.compute_at(st.plain, rows_layout ? v.xv : v.co);
+    st.power_sum.compute_at(st.pooled, rows_layout ? v.xv : v.co);
     if (rows_layout) {
         st.power_sum.vectorize(d.x, vec, guard);
         st.power_sum.update(0).reorder(d.x, st.window.x).vectorize(d.x, vec, guard);
@@ -305,7 +280,7 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
         st.power_sum.vectorize(d.c, vec, guard);
         st.power_sum.update(0).reorder(d.c, st.window.x, d.x).vectorize(d.c, vec, guard);
     }
-    st.powered.compute_at(st.plain, v.chunk);
+    st.powered.compute_at(st.pooled, v.chunk);
     if (rows_layout) {
         st.powered.vectorize(d.x, vec, TailStrategy::RoundUp);
         st.powered.specialize(facts.dense_along_length);
@@ -314,13 +289,13 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
     }
     specialize_exact_powers(st.powered, p);
 
-    // Plain values, then the rescue pass.
-    st.plain.compute_at(row_level);
-    auto [plain_few, plain_many] = split_row_stage(st.plain, layout, many_rows, d, v, knobs, vec);
-    specialize_exact_powers(plain_few, p);
-    specialize_exact_powers(plain_many, p);
+    // Pooled values, then the rescue scan.
+    st.pooled.compute_at(row_level);
+    auto [pooled_few, pooled_many] = split_row_stage(st.pooled, layout, many_rows, d, v, knobs, vec);
+    specialize_exact_powers(pooled_few, p);
+    specialize_exact_powers(pooled_many, p);
 
-    schedule_rescue_scan(st, row_level, many_rows, d, knobs, vec);
+    schedule_rescue_scan(st, many_rows, knobs);
 }
 
 // Backward for either layout: dx is produced directly, each element
