@@ -210,9 +210,9 @@ TEST_CASE("forward: overlapping windows take their own build of the rows kernel,
 TEST_CASE("forward: a window's bits do not depend on where it falls in the buffer", "[forward]") {
     // LPPool1dStream runs the kernel on short blocks and promises the offline
     // bits. Found by the stream meter: with K = 960 on 96000 interleaved
-    // stereo frames, 567 windows of the along-window kernel differed by 1 ulp
-    // from the same windows cut out alone (its lanes' merge was reassociated
-    // differently per loop version).
+    // stereo frames, 567 window/slice pairs of the along-window kernel
+    // differed by 1 ulp (its lanes' merge was reassociated differently per
+    // loop version).
     std::mt19937 rng(96000);
     std::uniform_real_distribution<float> value(-0.3f, 0.3f);
     for (auto [K, S, frames] : {std::tuple<int, int, int>{960, 480, 96000}, {64, 64, 20000}, {100, 7, 9000},
