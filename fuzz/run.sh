@@ -9,7 +9,8 @@ seconds="${1:-90}"
 build_dir="${LPPOOL_BUILD_DIR:-build}"
 out="$build_dir/fuzz"
 mkdir -p "$out/corpus"
-rm -f "$out"/crash-* "$out"/leak-* "$out"/timeout-* "$out"/oom-*
+artifacts() { ls "$out"/crash-* "$out"/leak-* "$out"/timeout-* "$out"/oom-* 2> /dev/null || true; }
+artifacts | xargs -r rm -f
 cmake --build "$build_dir" --target lppool_kernels_archive > /dev/null
 # The same definitions the runtime is built with (GPU APIs, staging tiles).
 read -r -a runtime_defines < "$build_dir/lppool_runtime_defines.txt"
@@ -32,8 +33,7 @@ if grep -qE "ERROR|lppool_fuzzer:|SUMMARY" "$out/fuzz.log"; then
   # What the harness said about the input, and the input itself, so a CI log
   # alone reproduces it: base64 -d > crash; build/fuzz/lppool_fuzzer crash.
   grep -E "mismatch|^  [xy]\[|^p=|unexpected|runtime error|SUMMARY" "$out/fuzz.log" | head -40 || true
-  for artifact in "$out"/crash-* "$out"/leak-* "$out"/timeout-* "$out"/oom-*; do
-    [ -f "$artifact" ] || continue
+  for artifact in $(artifacts); do
     echo "fuzz: input $(basename "$artifact") (base64):"
     base64 -w 0 "$artifact"; echo
   done

@@ -185,9 +185,8 @@ void check_overlapping_kernel(RowsForward rows, RowsForward overlapping, std::mt
             test::fill_random(x, rng);
             const int64_t out = pool.output_length(L);
             auto from_pool = test::make_tensor<T>(Layout::NCL, 3, 2, 3, out);
-            auto from_rows = from_pool, from_overlapping = from_pool;
-            from_rows.buffer = Halide::Runtime::Buffer<T>(from_rows.storage.data(), out, 3, 2);
-            from_overlapping.buffer = Halide::Runtime::Buffer<T>(from_overlapping.storage.data(), out, 3, 2);
+            auto from_rows = test::make_tensor<T>(Layout::NCL, 3, 2, 3, out);
+            auto from_overlapping = test::make_tensor<T>(Layout::NCL, 3, 2, 3, out);
             pool.forward(x.buffer, from_pool.buffer);
             REQUIRE(rows(nullptr, x.buffer.raw_buffer(), p, K, S, from_rows.buffer.raw_buffer()) == 0);
             REQUIRE(overlapping(nullptr, x.buffer.raw_buffer(), p, K, S, from_overlapping.buffer.raw_buffer()) == 0);

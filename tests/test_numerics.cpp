@@ -53,16 +53,15 @@ TEST_CASE("tiny p: elements far below a window's maximum still count", "[numeric
     // The rescue scales by the maximum; (1e-40 / 1e30) underflows float32 but
     // its 0.001th power is 0.85, which makes this norm overflow (it is 1.98^985).
     const double inf = std::numeric_limits<double>::infinity();
+    const double f32_window[5] = {0, 0, 0, 1e30, 1e-40}, f64_window[5] = {0, 1e300, 0, -1e-300, 0};
     for (double p : {1e-3, 0.00101467}) {
         for (Layout layout : {Layout::NCL, Layout::NLC}) {
             INFO(test::layout_name(layout) << " p=" << p);
             lppool::LPPool1d pool(p, 5);
             auto xf = test::make_tensor<float>(layout, 2, 1, 8, 5);
             auto xd = test::make_tensor<double>(layout, 2, 1, 8, 5);
-            for (int64_t c = 0; c < 8; c++) {
-                const double f[5] = {0, 0, 0, 1e30, 1e-40}, d[5] = {0, 1e300, 0, -1e-300, 0};
-                for (int64_t l = 0; l < 5; l++) xf.at(0, c, l) = float(f[l]), xd.at(0, c, l) = d[l];
-            }
+            for (int64_t c = 0; c < 8; c++)
+                for (int64_t l = 0; l < 5; l++) xf.at(0, c, l) = float(f32_window[l]), xd.at(0, c, l) = f64_window[l];
             auto yf = test::make_tensor<float>(layout, 2, 1, 8, 1);
             auto yd = test::make_tensor<double>(layout, 2, 1, 8, 1);
             pool.forward(xf.buffer, yf.buffer);
