@@ -55,6 +55,17 @@ struct FloatBits {
     Halide::Expr value_of(const Halide::Expr &b) const { return Halide::reinterpret(float_type, b); }
     Halide::Expr constant(uint64_t b) const { return Halide::cast(bits_type, Halide::Expr(b)); }
 
+    // The bits of |v| for a v that is already |x|: Halide 14 lowers a float
+    // abs() it has no vector routine for (float64 vectors on x86) to
+    // select(x >= 0, x, -x), which keeps -0.0 negative, and its bits read as
+    // above +Inf (a vectorized rescue of an all-(-0.0) window returned +Inf).
+    // Values are left as they are: -0.0 sums and powers as +0.0 does. (A
+    // sign-bit mask instead of the compare: the OpenCL back end printed the
+    // 64-bit mask as 0x7fffffff.)
+    Halide::Expr magnitude_bits(const Halide::Expr &v) const {
+        return Halide::select(v == Halide::cast(float_type, 0), constant(0), bits_of(v));
+    }
+
     // The float constant v, exactly. Halide 14's C and OpenCL back ends print
     // every float64 constant through a float32 (1e-300 becomes 0, 1/3 loses
     // half its digits); a reinterpreted integer constant survives them all.
@@ -175,6 +186,10 @@ inline Halide::Expr underflow_risk_threshold(Halide::Type t, const Halide::Expr 
     return cast(t, kernel_size) * FloatBits(t).exact(std::ldexp(min_normal, mantissa_bits + 3));
 }
 
+// Windows per flag of the CPU rescue scan: a flagged block is recomputed
+// where it needs it, an unflagged one skipped with one test.
+inline constexpr int kRescueBlockWindows = 64;
+
 struct ForwardStages {
     Halide::Func magnitude;        // |x|, zero beyond L (a partial window = zero padding)
     Halide::Func powered;          // |x|^p, once per input element (shared by overlapping
@@ -182,16 +197,20 @@ struct ForwardStages {
     Halide::Func power_sum;        // sum of |x|^p over each window
     Halide::Func unscaled;         // power_sum^(1/p): the plain formula, no rescue
     Halide::Func plain;            // unscaled with the NaN/Inf rules applied
-    Halide::Func pooled;           // the result: plain, then a scan that rescues the
-                                   // windows that over- or underflowed (CPU form)
+    Halide::Func pooled;           // the result (CPU form): pooled_blocks read per window
+    Halide::Func pooled_blocks;    // (window in block, block, c, n): plain, then a scan over
+                                   // the flagged blocks that rescues the windows that
+                                   // over- or underflowed
     Halide::Func pooled_branch_free;  // the same result as one pure select per window, for
                                       // GPUs, where each thread holds its window anyway
     Halide::Func rescued_value;    // max * (sum (|x| / max)^p)^(1/p), the rescued result
     Halide::Func rescue_max_bits;  // bits of max |x| of a window
     Halide::Func rescue_sum;       // sum of (|x| / max)^p (ratio_power)
     Halide::Func rescue_bounds;    // () -> {below, above}: results outside need the rescue
+    Halide::Func rescue_flags;     // (block, c, n): does any window of the block need the rescue
+    Halide::RDom block_window;     // a window's index in its block, for the flags
     Halide::RDom window;           // k in [0, K)
-    Halide::RDom rescued;          // the windows whose plain power sum over- or underflowed
+    Halide::RDom rescued_blocks;   // the blocks with a window that needs the rescue
 };
 
 // Forward pass. `input(x, c, n)` must be readable on x in [0, L).
@@ -219,6 +238,7 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
         select(inside, abs(input(min(x, shape.in_length - 1), c, n)), zero);
 
     st.powered = Func("powered");
+    // (A -0.0 from a vector abs passes through as itself: it sums as +0.0.)
     Expr a_bits = fb.bits_of(st.magnitude(x, c, n));
     st.powered(x, c, n) = select(a_bits >= inf_bits, st.magnitude(x, c, n),
                                  power_of(st.magnitude(x, c, n), shape.p));
@@ -251,7 +271,7 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
     st.rescue_max_bits = Func("rescue_max_bits");
     st.rescue_max_bits(x, c, n) = fb.constant(0);
     st.rescue_max_bits(x, c, n) =
-        max(st.rescue_max_bits(x, c, n), fb.bits_of(st.magnitude(element, c, n)));
+        max(st.rescue_max_bits(x, c, n), fb.magnitude_bits(st.magnitude(element, c, n)));
 
     Expr m = fb.value_of(st.rescue_max_bits(x, c, n));
     st.rescue_sum = Func("rescue_sum");
@@ -275,21 +295,48 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
                                       y_bits < fb.bits_of(st.rescue_bounds()[0]));
     };
 
-    // CPU form: the plain values, then a scan whose branch runs the rescue
-    // only for the windows that need it (its predicate reads the plain value
-    // back, so the common case pays one compare per window).
+    // CPU form: the plain values in blocks of kRescueBlockWindows windows,
+    // a flag per block (does any window in it need the rescue?), then a scan
+    // over the flagged blocks that recomputes, a whole block at a time (so it
+    // vectorizes), the windows there that need it. The common case pays one
+    // vectorized test per window and one branch per block.
+    //
+    // The blocks cover every window that starts inside the input, also those
+    // past the output a consumer asks for (partial windows in floor mode):
+    // bounding them by the output's extent needs that extent before `pooled`
+    // is used, which the AOT generators cannot give. The last block's
+    // padding repeats the last window and never sets its flag, so a short
+    // call (a stream's block) rescues nothing for it.
+    const Expr windows = windows_starting_inside(shape);
+    const Expr blocks = (windows + kRescueBlockWindows - 1) / kRescueBlockWindows;
+    const Var &block = x;
+    Var in_block("in_block");
+    auto window_at = [&](const Expr &index_in_block, const Expr &block_index) {
+        return block_index * kRescueBlockWindows + index_in_block;
+    };
+    auto clamped = [&](const Expr &window_index) { return min(window_index, windows - 1); };
+
+    st.rescue_flags = Func("rescue_flags");
+    st.rescue_flags(block, c, n) = cast<uint8_t>(0);
+    st.block_window = RDom(0, kRescueBlockWindows, "block_window");
+    Expr flagged = window_at(st.block_window, block);
+    st.rescue_flags(block, c, n) =
+        max(st.rescue_flags(block, c, n),
+            cast<uint8_t>(likely(flagged < windows) &&
+                          needs_rescue(st.plain(clamped(flagged), c, n))));
+
+    st.pooled_blocks = Func("pooled_blocks");
+    st.pooled_blocks(in_block, block, c, n) = st.plain(clamped(window_at(in_block, block)), c, n);
+    st.rescued_blocks = RDom(0, blocks, "rescued_block");
+    st.rescued_blocks.where(st.rescue_flags(st.rescued_blocks, c, n) != 0);
+    Expr kept = st.pooled_blocks(in_block, st.rescued_blocks, c, n);
+    st.pooled_blocks(in_block, st.rescued_blocks, c, n) =
+        select(needs_rescue(kept),
+               st.rescued_value(clamped(window_at(in_block, st.rescued_blocks)), c, n), kept);
+
     st.pooled = Func("pooled");
-    st.pooled(x, c, n) = st.plain(x, c, n);
-    // The scan covers every window that starts inside the input, also those
-    // past the output a consumer asks for, whose pure values were never
-    // computed: their predicate reads scratch (valgrind reports it in
-    // test_stream), and any rescue they trigger writes only scratch. Bounding
-    // it by the output's extent needs that extent before `pooled` is used,
-    // which the AOT generators cannot give (a kernel parameter could).
-    st.rescued = RDom(0, windows_starting_inside(shape), "j");
-    const Expr &j = st.rescued.x;
-    st.rescued.where(needs_rescue(st.pooled(j, c, n)));
-    st.pooled(j, c, n) = st.rescued_value(j, c, n);
+    st.pooled(x, c, n) =
+        st.pooled_blocks(x % kRescueBlockWindows, x / kRescueBlockWindows, c, n);
 
     st.pooled_branch_free = Func("pooled_branch_free");
     st.pooled_branch_free(x, c, n) =

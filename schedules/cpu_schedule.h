@@ -64,10 +64,12 @@ inline void specialize_exact_powers(Halide::Stage stage, const Halide::Expr &p) 
     }
 }
 
-// The backward's specializations: the exact powers, then p < 1 and p >= 1
-// apart, since only p < 1 needs the widened ratio (scaled_ratio_power_minus_one);
-// the fallback after them is never taken.
-inline void specialize_gradient_powers(Halide::Stage stage, const Halide::Expr &p) {
+// The exact powers, then p < 1 and p >= 1 apart: formulas that differ for
+// p < 1 (the backward's widened ratio, scaled_ratio_power_minus_one; the
+// rescue's a^p / m^p, ratio_power) select on p, and a select evaluates both
+// arms, so without these each term paid for both. The fallback after them
+// is never taken.
+inline void specialize_power_forms(Halide::Stage stage, const Halide::Expr &p) {
     specialize_exact_powers(stage, p);
     stage.specialize(p < Halide::Expr(1.0));
     stage.specialize(p >= Halide::Expr(1.0));
@@ -169,32 +171,85 @@ inline Halide::LoopLevel schedule_output_rows(Halide::Func output, const Halide:
                                               const CpuKnobs &knobs, int vec) {
     using namespace Halide;
     const TailStrategy guard = TailStrategy::GuardWithIf;
+    // Vectors stay inside a rescue block, so each is a dense load of them.
+    const int block_vec = std::min(vec, kRescueBlockWindows);
+    Var block("copy_block"), in_block("copy_in_block");
     output.fuse(d.c, d.n, row);
     Stage rows = output.specialize(many_rows);
-    rows.vectorize(d.x, vec, guard).parallel(row);
+    rows.split(d.x, block, in_block, kRescueBlockWindows, guard)
+        .vectorize(in_block, block_vec, guard)
+        .parallel(row);
     rows.specialize(facts.dense_along_length);
     // Few rows: the copy runs in tasks along L too (a row's pooled values
     // are complete before it starts, at the row loop).
-    Var task("copy_task"), in_task("copy_in_task");
-    output.split(d.x, task, in_task, knobs.long_chunk_outputs, guard)
+    Var task("copy_task");
+    const int blocks_per_task = std::max(1, knobs.long_chunk_outputs / kRescueBlockWindows);
+    output.split(d.x, block, in_block, kRescueBlockWindows, guard)
+        .split(block, task, block, blocks_per_task, guard)
         .parallel(task)
-        .vectorize(in_task, vec, guard);
+        .vectorize(in_block, block_vec, guard);
     output.specialize(facts.dense_along_length);
     return LoopLevel(output, row);
 }
 
-// The rescue scan over a row's pooled values: scalar, with the scaled
-// recomputation only inside the branch for windows that need it. Each j
-// touches only pooled(j), so splitting it across tasks races on nothing.
-inline void schedule_rescue_scan(ForwardStages &st, const Halide::Expr &many_rows,
-                                 const CpuKnobs &knobs) {
+// The rescue over a row (rows layout) or batch item (channels-last), after
+// its plain values: the block flags (one vector reduction per block), the
+// plain values copied into blocks, then the scan, which enters only flagged
+// blocks and recomputes them as vectors. Each block touches only its own
+// values, so splitting the blocks across tasks races on nothing.
+inline void schedule_rescue_scan(ForwardStages &st, const Halide::LoopLevel &row_level,
+                                 Layout layout, const Halide::Expr &p,
+                                 const Halide::Expr &many_rows, const Dims &d,
+                                 const CpuKnobs &knobs, int vec) {
     using namespace Halide;
-    RVar jt("jt"), ji("ji");
-    Stage rescue = st.pooled.update(0);
-    rescue.split(st.rescued.x, jt, ji, knobs.long_chunk_outputs, TailStrategy::GuardWithIf);
-    rescue.specialize(!many_rows).parallel(jt).allow_race_conditions();
-    st.rescue_max_bits.compute_at(st.pooled, ji);
-    st.rescue_sum.compute_at(st.pooled, ji);
+    const TailStrategy guard = TailStrategy::GuardWithIf;
+    const int blocks_per_task = std::max(1, knobs.long_chunk_outputs / kRescueBlockWindows);
+    const int block_vec = std::min(vec, kRescueBlockWindows);
+    const bool channels_last = layout == Layout::ChannelsLast;
+    Var in_block = st.pooled_blocks.args()[0], block = st.pooled_blocks.args()[1];
+    Var task("rescue_task"), task_block("rescue_task_block");
+
+    // Flags and blocks: vectors along the windows (rows), or across the
+    // channels, stored innermost (channels-last).
+    st.rescue_flags.compute_at(row_level);
+    st.pooled_blocks.compute_at(row_level);
+    if (channels_last) {
+        st.rescue_flags.reorder_storage(d.c, d.x).vectorize(d.c, vec, guard);
+        st.rescue_flags.update(0).reorder(d.c, st.block_window.x).vectorize(d.c, vec, guard);
+        st.pooled_blocks.reorder_storage(d.c, in_block, block)
+            .reorder(d.c, in_block, block)
+            .vectorize(d.c, vec, guard);
+    } else {
+        st.rescue_flags.update(0).atomic().vectorize(st.block_window.x);
+        st.pooled_blocks.vectorize(in_block, block_vec);
+    }
+    for (Stage s : {Stage(st.rescue_flags), st.rescue_flags.update(0)}) {
+        s.specialize(!many_rows).split(d.x, task, task_block, blocks_per_task, guard).parallel(task);
+    }
+    st.pooled_blocks.specialize(!many_rows)
+        .split(block, task, task_block, blocks_per_task, guard)
+        .parallel(task);
+
+    // The inner block loop keeps the RDom's name in both branches, so the
+    // rescue terms below have one loop to be computed at.
+    RVar rescue_task("rescue_task");
+    Stage rescue = st.pooled_blocks.update(0);
+    rescue.reorder(in_block, st.rescued_blocks.x).vectorize(in_block, block_vec);
+    // Set before specializing: a specialization copies the stage's schedule.
+    rescue.allow_race_conditions();
+    Stage few = rescue.specialize(!many_rows);
+    few.split(st.rescued_blocks.x, rescue_task, st.rescued_blocks.x, blocks_per_task, guard)
+        .parallel(rescue_task);
+    for (Stage s : {few, rescue}) {
+        s.specialize(p < Halide::Expr(1.0));
+        s.specialize(p >= Halide::Expr(1.0));
+    }
+
+    // A flagged block's rescue terms, a vector of windows at a time.
+    for (Func f : {st.rescue_max_bits, st.rescue_sum}) {
+        f.compute_at(st.pooled_blocks, st.rescued_blocks.x).vectorize(d.x, block_vec, guard);
+        f.update(0).reorder(d.x, st.window.x).vectorize(d.x, block_vec, guard);
+    }
     st.rescue_bounds.compute_root();
 }
 
@@ -215,29 +270,30 @@ inline void schedule_forward_cpu_along_window(ForwardStages &st, Halide::Func ou
     RVar k_vectors("k_vectors"), k_lane("k_lane");
     Expr many_rows = facts.rows >= knobs.min_parallel_rows;
 
-    st.pooled.compute_at(schedule_output_rows(output, row, many_rows, facts, d, knobs, vec));
-    Stage few = st.pooled.specialize(!many_rows);
+    const LoopLevel row_level = schedule_output_rows(output, row, many_rows, facts, d, knobs, vec);
+    st.plain.compute_at(row_level);
+    Stage few = st.plain.specialize(!many_rows);
     few.split(d.x, chunk, in_chunk, knobs.chunk_outputs, guard).parallel(chunk);
-    st.pooled.split(d.x, chunk, in_chunk, knobs.chunk_outputs, guard);
+    st.plain.split(d.x, chunk, in_chunk, knobs.chunk_outputs, guard);
     specialize_exact_powers(few, p);
-    specialize_exact_powers(st.pooled, p);
+    specialize_exact_powers(st.plain, p);
 
     Func lanes = st.power_sum.update(0)
                      .split(st.window.x, k_vectors, k_lane, vec, guard)
                      .rfactor(k_lane, lane);
-    st.power_sum.compute_at(st.pooled, in_chunk);
+    st.power_sum.compute_at(st.plain, in_chunk);
     // rfactor drops the sum's strict_float in this merge of the lanes, which
     // left LLVM free to reassociate it differently in each loop version, so
     // a window's bits depended on where it fell in the buffer (1 ulp, and
     // LPPool1dStream promises the offline bits). One vector reduction
     // instead: a fixed shuffle tree, the same wherever the window falls.
     st.power_sum.update(0).atomic().vectorize(k_lane);
-    lanes.compute_at(st.pooled, in_chunk).vectorize(lane);
+    lanes.compute_at(st.plain, in_chunk).vectorize(lane);
     lanes.update(0).vectorize(lane);
     specialize_exact_powers(lanes.update(0).specialize(facts.dense_along_length), p);
     specialize_exact_powers(lanes.update(0), p);
 
-    schedule_rescue_scan(st, many_rows, knobs);
+    schedule_rescue_scan(st, row_level, Layout::Rows, p, many_rows, d, knobs, vec);
 }
 
 // Forward for either layout. The pooled values and the rescue pass are
@@ -271,7 +327,7 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
     }
 
     // Window power sums, per vector of outputs, in registers.
-    st.power_sum.compute_at(st.pooled, rows_layout ? v.xv : v.co);
+    st.power_sum.compute_at(st.plain, rows_layout ? v.xv : v.co);
     if (rows_layout) {
         st.power_sum.vectorize(d.x, vec, guard);
         st.power_sum.update(0).reorder(d.x, st.window.x).vectorize(d.x, vec, guard);
@@ -280,22 +336,25 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
         st.power_sum.vectorize(d.c, vec, guard);
         st.power_sum.update(0).reorder(d.c, st.window.x, d.x).vectorize(d.c, vec, guard);
     }
-    st.powered.compute_at(st.pooled, v.chunk);
+    st.powered.compute_at(st.plain, v.chunk);
     if (rows_layout) {
         st.powered.vectorize(d.x, vec, TailStrategy::RoundUp);
         st.powered.specialize(facts.dense_along_length);
     } else {
-        st.powered.reorder(d.c, d.x).vectorize(d.c, vec, guard);
+        // Stored channels innermost like the input, so vectors across C are
+        // dense loads and stores (x innermost made each a stride-extent scatter).
+        st.powered.reorder_storage(d.c, d.x).reorder(d.c, d.x).vectorize(d.c, vec, guard);
+        st.plain.reorder_storage(d.c, d.x);
     }
     specialize_exact_powers(st.powered, p);
 
-    // Pooled values, then the rescue scan.
-    st.pooled.compute_at(row_level);
-    auto [pooled_few, pooled_many] = split_row_stage(st.pooled, layout, many_rows, d, v, knobs, vec);
-    specialize_exact_powers(pooled_few, p);
-    specialize_exact_powers(pooled_many, p);
+    // Plain values, then the rescue scan.
+    st.plain.compute_at(row_level);
+    auto [plain_few, plain_many] = split_row_stage(st.plain, layout, many_rows, d, v, knobs, vec);
+    specialize_exact_powers(plain_few, p);
+    specialize_exact_powers(plain_many, p);
 
-    schedule_rescue_scan(st, many_rows, knobs);
+    schedule_rescue_scan(st, row_level, layout, p, many_rows, d, knobs, vec);
 }
 
 // Backward for either layout: dx is produced directly, each element
@@ -330,14 +389,14 @@ inline void schedule_backward_cpu(BackwardStages &st, Halide::Func grad_input, L
         gather.reorder(d.x, st.windows.x).vectorize(d.x, vec, guard);
         Stage dense = gather.specialize(facts.dense_along_length);
         for (int s : kCommonWindowStrides) {
-            specialize_gradient_powers(dense.specialize(facts.window_stride == s), p);
+            specialize_power_forms(dense.specialize(facts.window_stride == s), p);
         }
-        specialize_gradient_powers(dense, p);
+        specialize_power_forms(dense, p);
     } else {
         st.grad_input.vectorize(d.c, vec, guard);
         gather.reorder(d.c, st.windows.x, d.x).vectorize(d.c, vec, guard);
     }
-    specialize_gradient_powers(gather, p);
+    specialize_power_forms(gather, p);
 }
 
 // The autodiff cross-check kernel: correctness only. Left unscheduled, every

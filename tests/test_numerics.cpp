@@ -31,7 +31,64 @@ void check_rows(double p, std::vector<std::vector<double>> rows, double rel) {
     }
 }
 
+// Fills window w of every row with a pattern that needs the rescue (or is
+// all zero), by w % 4: overflowing, underflowing, zero, and one huge element
+// among tiny ones.
+template <typename T>
+void fill_rescued_window(test::Tensor<T> &x, int64_t w, int64_t K, int64_t S) {
+    const double huge = sizeof(T) == 4 ? 1e30 : 1e300, tiny = sizeof(T) == 4 ? 1e-30 : 1e-300;
+    for (int64_t n = 0; n < x.N; n++) {
+        for (int64_t c = 0; c < x.C; c++) {
+            for (int64_t k = 0; k < K && w * S + k < x.L; k++) {
+                const double v[4] = {huge, tiny, 0.0, k == 1 ? -huge : tiny};
+                x.at(n, c, w * S + k) = T(v[w % 4] * (c % 2 ? -1 : 1));
+            }
+        }
+    }
+}
+
+template <typename T>
+void check_rescues_across_blocks(int64_t windows, bool ceil_mode, Layout layout, double p) {
+    const int64_t K = 4, S = 4, L = windows * S + (ceil_mode ? 2 : 0);
+    const int64_t N = windows > 1000 ? 1 : 2;
+    const int64_t C = layout == Layout::NLC ? 8 : (windows > 1000 ? 1 : 3);
+    INFO(test::layout_name(layout) << " windows=" << windows << " ceil_mode=" << ceil_mode
+                                   << " p=" << p << " dtype=" << (sizeof(T) == 4 ? "f32" : "f64"));
+    std::mt19937 rng{uint32_t(windows)};
+    auto x = test::make_tensor<T>(layout, 3, N, C, L);
+    test::fill_random(x, rng);
+    // Block edges (64 windows), the last windows, the partial window of
+    // ceil mode, and the edge between two tasks of a long row (256 blocks).
+    for (int64_t w : {int64_t(0), int64_t(62), int64_t(63), int64_t(64), int64_t(65),
+                      int64_t(127), int64_t(128), windows - 2, windows - 1, windows,
+                      int64_t(16383), int64_t(16384)}) {
+        if (w >= 0 && w * S < L) fill_rescued_window(x, w, K, S);
+    }
+    lppool::LPPool1d pool(p, K, S, ceil_mode);
+    const int64_t out_length = pool.output_length(L);
+    auto y = test::make_tensor<T>(layout, 3, N, C, out_length);
+    pool.forward(x.buffer, y.buffer);
+    test::require_matches(y, reference::forward(x.to_reference(), p, K, S, ceil_mode),
+                          test::forward_tolerance<T>());
+}
+
 }  // namespace
+
+TEST_CASE("rescued windows on both sides of every block and task edge", "[numerics]") {
+    // The CPU forward flags blocks of 64 windows and rescues only inside
+    // flagged ones; windows that need the rescue sit on either side of each
+    // edge that scheme has, next to windows that do not.
+    for (int64_t windows : {1, 63, 64, 65, 130, 20000}) {
+        for (bool ceil_mode : {false, true}) {
+            for (Layout layout : {Layout::NCL, Layout::NLC, Layout::Strided}) {
+                for (double p : {2.0, 2.5, 0.5}) {
+                    check_rescues_across_blocks<float>(windows, ceil_mode, layout, p);
+                    check_rescues_across_blocks<double>(windows, ceil_mode, layout, p);
+                }
+            }
+        }
+    }
+}
 
 TEST_CASE("no spurious overflow: float32 1e30 with p = 2, and large p", "[numerics]") {
     check_rows<float>(2.0, {{1e30, -1e30, 1e30, 1e30}, {3e38, 1, 2, 3}, {1e20, 1e20, 0, 0}}, 1e-5);
