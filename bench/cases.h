@@ -31,6 +31,7 @@ inline const std::vector<Case> &cases() {
         {"h_e", 32, 64, 16384, 16, 1, 2.0, false, false, true},
         {"i", 32, 64, 16384, 4, 4, 2.0, true},
         {"j", 1, 8, 256, 4, 4, 2.0},
+        {"k", 32, 64, 16384, 4, 4, 2.0, false, true},
     };
     return all;
 }

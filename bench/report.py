@@ -31,6 +31,7 @@ CASE_TEXT = {
     "h_e": "backward of (e)",
     "i": "(a) in float64",
     "j": "N=1 C=8 L=256 K=4 p=2",
+    "k": "(a) channels-last (NLC memory)",
 }
 THREADS = (1, 2)
 

@@ -33,6 +33,7 @@ CASES = {
     "g": dict(N=1, C=2, L=48000 * 60, K=1024, S=512, p=2.0, channels_last=True),
     "i": dict(N=32, C=64, L=16384, K=4, S=4, p=2.0, dtype=torch.float64),
     "j": dict(N=1, C=8, L=256, K=4, S=4, p=2.0),
+    "k": dict(N=32, C=64, L=16384, K=4, S=4, p=2.0, channels_last=True),
 }
 REPS = 10
 
