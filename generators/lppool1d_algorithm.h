@@ -60,7 +60,7 @@ struct FloatBits {
     // select(x >= 0, x, -x), which keeps -0.0 negative, and its bits read as
     // above +Inf (a vectorized rescue of an all-(-0.0) window returned +Inf).
     // Values are left as they are: -0.0 sums and powers as +0.0 does. (A
-    // sign-bit mask instead of the compare: the OpenCL back end printed the
+    // compare rather than a sign-bit mask: the OpenCL back end printed the
     // 64-bit mask as 0x7fffffff.)
     Halide::Expr magnitude_bits(const Halide::Expr &v) const {
         return Halide::select(v == Halide::cast(float_type, 0), constant(0), bits_of(v));
@@ -186,8 +186,8 @@ inline Halide::Expr underflow_risk_threshold(Halide::Type t, const Halide::Expr 
     return cast(t, kernel_size) * FloatBits(t).exact(std::ldexp(min_normal, mantissa_bits + 3));
 }
 
-// Windows per flag of the CPU rescue scan: a flagged block is recomputed
-// where it needs it, an unflagged one skipped with one test.
+// Windows per flag of the CPU rescue: a flagged block is recomputed as
+// vectors, an unflagged one skipped with one test.
 inline constexpr int kRescueBlockWindows = 64;
 
 struct ForwardStages {
@@ -297,9 +297,12 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
 
     // CPU form: the plain values in blocks of kRescueBlockWindows windows,
     // a flag per block (does any window in it need the rescue?), then a scan
-    // over the flagged blocks that recomputes, a whole block at a time (so it
-    // vectorizes), the windows there that need it. The common case pays one
-    // vectorized test per window and one branch per block.
+    // over the flagged blocks that recomputes each whole (so it vectorizes)
+    // and keeps the plain value of every window that did not need it. The
+    // common case pays one vectorized test per window and one branch per
+    // block. (A 2-D Func, so the flag test is a branch per block: Halide 14
+    // tests an RDom predicate inside the innermost loop, even one that
+    // depends only on an outer variable.)
     //
     // The blocks cover every window that starts inside the input, also those
     // past the output a consumer asks for (partial windows in floor mode):
