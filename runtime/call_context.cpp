@@ -1,9 +1,11 @@
 #include "call_context.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <vector>
 
 #include "HalideRuntime.h"
 
@@ -38,10 +40,108 @@ CallContext *as_context(void *user_context) {
     return ctx != nullptr && ctx->tag == kContextTag ? ctx : nullptr;
 }
 
+// Large intermediates (a long row's values in a few-row call: megabytes)
+// freed and allocated again on every call let glibc hand the memory back to
+// the system and fault it in again: case (f), one row of 2^24, ran 7.9 ms
+// instead of 3.2 at 2 threads. The last blocks freed are kept for the next
+// calls, process-wide and under a lock (there are a few per call at most).
+class LargeBlockCache {
+public:
+    static constexpr size_t kLargeBlock = size_t(1) << 20;
+    static constexpr size_t kMaxKeptBytes = size_t(256) << 20;
+    static constexpr size_t kMaxKeptBlocks = 4;
+
+    void *allocate(void *user_context, size_t size) {
+        std::unique_lock<std::mutex> lock(mutex_);
+        auto best = kept_.end();
+        for (auto it = kept_.begin(); it != kept_.end(); ++it) {
+            if (it->size >= size && (best == kept_.end() || it->size < best->size)) best = it;
+        }
+        Block b{nullptr, size};
+        if (best != kept_.end()) {
+            b = *best;
+            kept_.erase(best);
+            kept_bytes_ -= b.size;
+        } else {
+            lock.unlock();
+            b.ptr = previous_malloc(user_context, size);
+            if (b.ptr == nullptr) return nullptr;
+            lock.lock();
+        }
+        track(b);
+        return b.ptr;
+    }
+
+    // False when `ptr` is not a large block of ours (the caller frees it).
+    // Every free of the kernels comes here: the check is a scan of a few
+    // atomics, the lock is taken only for our own blocks.
+    bool release(void *user_context, void *ptr) {
+        size_t slot = kSlots;
+        for (size_t i = 0; i < kSlots; i++) {
+            if (live_[i].load(std::memory_order_acquire) == ptr) slot = i;
+        }
+        if (slot == kSlots || ptr == nullptr) return false;
+        std::vector<void *> evicted;
+        {
+            std::lock_guard<std::mutex> lock(mutex_);
+            const Block b{ptr, live_size_[slot]};
+            live_[slot].store(nullptr, std::memory_order_release);
+            if (b.size > kMaxKeptBytes) {
+                evicted.push_back(b.ptr);
+            } else {
+                kept_.push_back(b);
+                kept_bytes_ += b.size;
+                while (kept_.size() > kMaxKeptBlocks || kept_bytes_ > kMaxKeptBytes) {
+                    evicted.push_back(kept_.front().ptr);
+                    kept_bytes_ -= kept_.front().size;
+                    kept_.erase(kept_.begin());
+                }
+            }
+        }
+        for (void *e : evicted) previous_free(user_context, e);
+        return true;
+    }
+
+    ~LargeBlockCache() {
+        for (const Block &b : kept_) previous_free(nullptr, b.ptr);
+    }
+
+private:
+    struct Block {
+        void *ptr;
+        size_t size;
+    };
+    static constexpr size_t kSlots = 16;
+
+    // Under the lock. A block with no free slot is left untracked: its free
+    // then goes straight to the previous handler.
+    void track(const Block &b) {
+        for (size_t i = 0; i < kSlots; i++) {
+            if (live_[i].load(std::memory_order_relaxed) == nullptr) {
+                live_size_[i] = b.size;
+                live_[i].store(b.ptr, std::memory_order_release);
+                return;
+            }
+        }
+    }
+
+    std::mutex mutex_;
+    std::atomic<void *> live_[kSlots] = {};  // handed out
+    size_t live_size_[kSlots] = {};          // their capacities (under the lock)
+    std::vector<Block> kept_;                // freed, oldest first
+    size_t kept_bytes_ = 0;
+};
+
+LargeBlockCache &large_blocks() {
+    static LargeBlockCache cache;
+    return cache;
+}
+
 extern "C" void *route_halide_malloc(void *user_context, size_t size) {
     CallContext *ctx = as_context(user_context);
     if (ctx == nullptr || ctx->arena == nullptr) {
-        return previous_malloc(user_context, size);
+        return size >= LargeBlockCache::kLargeBlock ? large_blocks().allocate(user_context, size)
+                                                    : previous_malloc(user_context, size);
     }
     Arena &a = *ctx->arena;
     const size_t rounded = (size + kArenaAlignment - 1) / kArenaAlignment * kArenaAlignment;
@@ -67,7 +167,9 @@ extern "C" void route_halide_free(void *user_context, void *ptr) {
             return;  // released with the arena
         }
     }
-    previous_free(user_context, ptr);
+    if (!large_blocks().release(user_context, ptr)) {
+        previous_free(user_context, ptr);
+    }
 }
 
 extern "C" int route_halide_do_par_for(void *user_context, halide_task_t task, int min, int size,

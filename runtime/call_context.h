@@ -52,8 +52,9 @@ struct CallContext {
 void install_error_routing();
 
 // Installs, once per process, Halide malloc/free/do_par_for handlers that
-// honour a CallContext's `arena` and `run_serially` and hand every other
-// call to the handlers that were installed before.
+// honour a CallContext's `arena` and `run_serially`, keep the last few large
+// (>= 1 MiB) blocks freed for the next calls, and hand every other call to
+// the handlers that were installed before.
 void install_realtime_hooks();
 
 }  // namespace lppool::detail
