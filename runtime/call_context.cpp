@@ -76,11 +76,10 @@ public:
     // Every free of the kernels comes here: the check is a scan of a few
     // atomics, the lock is taken only for our own blocks.
     bool release(void *user_context, void *ptr) {
-        size_t slot = kSlots;
-        for (size_t i = 0; i < kSlots; i++) {
-            if (live_[i].load(std::memory_order_acquire) == ptr) slot = i;
-        }
-        if (slot == kSlots || ptr == nullptr) return false;
+        if (ptr == nullptr) return false;
+        size_t slot = 0;
+        while (slot < kSlots && live_[slot].load(std::memory_order_acquire) != ptr) slot++;
+        if (slot == kSlots) return false;
         std::vector<void *> evicted;
         {
             std::lock_guard<std::mutex> lock(mutex_);
@@ -197,7 +196,7 @@ void Arena::reserve(size_t bytes) {
     measuring = false;
 }
 
-void install_realtime_hooks() {
+void install_kernel_hooks() {
     static std::once_flag once;
     std::call_once(once, [] {
         previous_malloc = halide_set_custom_malloc(route_halide_malloc);

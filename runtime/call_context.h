@@ -55,7 +55,7 @@ void install_error_routing();
 // honour a CallContext's `arena` and `run_serially`, keep the last few large
 // (>= 1 MiB) blocks freed for the next calls, and hand every other call to
 // the handlers that were installed before.
-void install_realtime_hooks();
+void install_kernel_hooks();
 
 }  // namespace lppool::detail
 

@@ -210,7 +210,7 @@ LPPool1d::LPPool1d(double norm_type, int64_t kernel_size, std::optional<int64_t>
                    bool ceil_mode)
     : params_(make_pool_params(norm_type, kernel_size, stride, ceil_mode)) {
     detail::install_error_routing();
-    detail::install_realtime_hooks();  // also keeps large intermediates between calls
+    detail::install_kernel_hooks();
 }
 
 LPPool1d LPPool1d::on(Device device) const {

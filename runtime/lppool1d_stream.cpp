@@ -172,7 +172,7 @@ LPPool1dStream<T>::LPPool1dStream(double norm_type, int64_t kernel_size,
     s.pending.assign(size_t(s.capacity * channels), T(0));
 
     detail::install_error_routing();
-    detail::install_realtime_hooks();
+    detail::install_kernel_hooks();
     s.ctx.error.reserve(kErrorCapacity);
     s.ctx.arena = &s.arena;
     s.ctx.run_serially = true;
