@@ -52,8 +52,8 @@ struct CallContext {
 void install_error_routing();
 
 // Installs, once per process, Halide malloc/free/do_par_for handlers that
-// honour a CallContext's `arena` and `run_serially`, keep the last few large
-// (>= 1 MiB) blocks freed for the next calls, and hand every other call to
+// honour a CallContext's `arena` and `run_serially`, and otherwise allocate
+// through block_cache.h (freed blocks kept for the next allocations) from
 // the handlers that were installed before.
 void install_kernel_hooks();
 

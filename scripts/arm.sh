@@ -46,8 +46,10 @@ cxx=(aarch64-linux-gnu-g++ -std=c++17 -O2 -static -pthread -I runtime -I tests -
 "${cxx[@]}" -c runtime/shape_check.cpp -o "$out/shape_check.o"
 "${cxx[@]}" -c runtime/device.cpp -o "$out/device.o"
 "${cxx[@]}" -c runtime/call_context.cpp -o "$out/call_context.o"
+"${cxx[@]}" -c runtime/block_cache.cpp -o "$out/block_cache.o"
 "${cxx[@]}" -c tests/test_main.cpp -o "$out/test_main.o"
 libs=("$out"/lppool1d.o "$out"/lppool1d_stream.o "$out"/shape_check.o "$out"/device.o "$out"/call_context.o
+      "$out"/block_cache.o
       -Wl,--start-group "$out"/kernels/*.a -Wl,--end-group -ldl)
 suites=(test_forward test_backward test_numerics test_errors test_stream test_dlpack test_reliability)
 for t in "${suites[@]}"; do
