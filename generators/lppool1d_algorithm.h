@@ -145,12 +145,15 @@ inline Halide::Expr scaled_ratio_power_minus_one(const Halide::Expr &scale, cons
     const Type t = a.type();
     const Type wide = Float(64);
     Expr pt = cast(t, p);
-    Expr ratio = a / y;
+    // Strict: fast-math let LLVM turn dy * (a / y) into (dy * a) / y, and
+    // dy * a rounds in the subnormal range when a is subnormal (a = y =
+    // 1.4e-45 with dy = 1.61 gave 2).
+    Expr ratio = strict_float(a / y);
     Expr wide_power = pow_nonnegative(cast(wide, a) / cast(wide, y), cast(wide, p) - 1);
     return select(pt == 1, scale,
-                  pt == 2, scale * ratio,
-                  pt == 3, scale * (ratio * ratio),
-                  pt == 4, scale * (ratio * ratio * ratio),
+                  pt == 2, strict_float(scale * ratio),
+                  pt == 3, strict_float(scale * (ratio * ratio)),
+                  pt == 4, strict_float(scale * (ratio * ratio * ratio)),
                   // Written on p itself, as the schedules' specializations are,
                   // so each specialized branch folds this select away.
                   p < Expr(1.0), cast(t, cast(wide, scale) * wide_power),

@@ -181,6 +181,48 @@ TEST_CASE("backward: S > K leaves gaps with zero gradient; large p does not over
     CHECK(dxl(4, 0) == Approx(0.0f).margin(1e-30));
 }
 
+// Windows whose norm y is subnormal (their gradient is still O(dy): |x| / y
+// is up to 1), down to the smallest subnormal, just either side of the
+// smallest normal, and near the top of the range: the ratio |x| / y and its
+// power must stay finite and accurate for all of them (a reciprocal of y,
+// for one, overflows there).
+template <typename T>
+void check_extreme_window_norms() {
+    const bool f32 = std::is_same_v<T, float>;
+    const std::vector<double> scales =
+        f32 ? std::vector<double>{1e-45, 1e-42, 3e-39, 1.1754942e-38, 1.1754944e-38, 1e30, 1.0}
+            : std::vector<double>{5e-324, 1e-320, 1e-310, 2.2250738585072e-308, 1e300, 1.0};
+    std::mt19937 rng(99);
+    std::uniform_real_distribution<double> unit(-1, 1);
+    const int64_t K = 4, windows = 3 * int64_t(scales.size()), L = K * windows;
+    for (Layout layout : {Layout::NCL, Layout::NLC, Layout::Strided}) {
+        for (double p : {1.0, 2.0, 3.0, 4.0, 2.5, 0.5}) {
+            INFO(test::layout_name(layout) << " p=" << p);
+            lppool::LPPool1d pool(p, K);
+            auto x = test::make_tensor<T>(layout, 3, 2, 9, L);
+            for (int64_t n = 0; n < 2; n++)
+                for (int64_t c = 0; c < 9; c++)
+                    for (int64_t l = 0; l < L; l++) {
+                        const double scale = scales[size_t((l / K + c + n) % int64_t(scales.size()))];
+                        x.at(n, c, l) = T(l % K == 1 ? scale : scale * unit(rng));
+                    }
+            auto y = test::make_tensor<T>(layout, 3, 2, 9, windows);
+            pool.forward(x.buffer, y.buffer);
+            auto dy = test::make_tensor<T>(layout, 3, 2, 9, windows);
+            test::fill_random(dy, rng);
+            auto dx = test::make_tensor<T>(layout, 3, 2, 9, L);
+            pool.backward(x.buffer, y.buffer, dy.buffer, dx.buffer);
+            auto want = reference::backward(x.to_reference(), y.to_reference(), dy.to_reference(), p, K, K);
+            test::require_matches(dx, want.grad_x, backward_tolerance<T>(p), &want.magnitude);
+        }
+    }
+}
+
+TEST_CASE("backward: subnormal and huge window norms keep their O(1) gradients", "[backward]") {
+    check_extreme_window_norms<float>();
+    check_extreme_window_norms<double>();
+}
+
 // Channels-last kernels run when C is contiguous and there are at least 8
 // channels (fewer go to the rows kernel's strided path, covered by the grid).
 TEST_CASE("channels-last kernels: forward and backward with C >= 8", "[forward][backward]") {
