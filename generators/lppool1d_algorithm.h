@@ -145,10 +145,10 @@ inline Halide::Expr scaled_ratio_power_minus_one(const Halide::Expr &scale, cons
     const Type t = a.type();
     const Type wide = Float(64);
     Expr pt = cast(t, p);
-    // Strict: fast-math let LLVM turn dy * (a / y) into (dy * a) / y, and
-    // dy * a rounds in the subnormal range when a is subnormal (a = y =
-    // 1.4e-45 with dy = 1.61 gave 2).
-    Expr ratio = strict_float(a / y);
+    // The products with the scale are strict: fast-math let LLVM turn
+    // dy * (a / y) into (dy * a) / y, and dy * a rounds in the subnormal
+    // range when a is subnormal (a = y = 1.4e-45 with dy = 1.61 gave 2).
+    Expr ratio = a / y;
     Expr wide_power = pow_nonnegative(cast(wide, a) / cast(wide, y), cast(wide, p) - 1);
     return select(pt == 1, scale,
                   pt == 2, strict_float(scale * ratio),

@@ -160,6 +160,19 @@ inline std::pair<Halide::Stage, Halide::Stage> split_row_stage(
     return {few, s};
 }
 
+// How the stages after the plain values (block flags, blocks, rescue scan,
+// output copy) split a row: blocks of the rescue per parallel task along L
+// (few rows), and vectors no wider than a block, so each stays inside one.
+struct RescueBlocking {
+    int blocks_per_task;
+    int block_vec;
+};
+
+inline RescueBlocking rescue_blocking(const CpuKnobs &knobs, int vec) {
+    return {std::max(1, knobs.long_chunk_outputs / kRescueBlockWindows),
+            std::min(vec, kRescueBlockWindows)};
+}
+
 // Rows-layout output: a copy of each row's pooled values, vectorized along
 // L, parallel over rows when there are enough. Returns the row loop, where
 // the row's stages are computed.
@@ -169,8 +182,7 @@ inline Halide::LoopLevel schedule_output_rows(Halide::Func output, const Halide:
                                               const CpuKnobs &knobs, int vec) {
     using namespace Halide;
     const TailStrategy guard = TailStrategy::GuardWithIf;
-    // Vectors stay inside a rescue block, so each is a dense load of them.
-    const int block_vec = std::min(vec, kRescueBlockWindows);
+    const auto [blocks_per_task, block_vec] = rescue_blocking(knobs, vec);
     Var block("copy_block"), in_block("copy_in_block");
     output.fuse(d.c, d.n, row);
     Stage rows = output.specialize(many_rows);
@@ -181,7 +193,6 @@ inline Halide::LoopLevel schedule_output_rows(Halide::Func output, const Halide:
     // Few rows: the copy runs in tasks along L too (a row's pooled values
     // are complete before it starts, at the row loop).
     Var task("copy_task");
-    const int blocks_per_task = std::max(1, knobs.long_chunk_outputs / kRescueBlockWindows);
     output.split(d.x, block, in_block, kRescueBlockWindows, guard)
         .split(block, task, block, blocks_per_task, guard)
         .parallel(task)
@@ -201,8 +212,7 @@ inline void schedule_rescue_scan(ForwardStages &st, const Halide::LoopLevel &row
                                  const CpuKnobs &knobs, int vec) {
     using namespace Halide;
     const TailStrategy guard = TailStrategy::GuardWithIf;
-    const int blocks_per_task = std::max(1, knobs.long_chunk_outputs / kRescueBlockWindows);
-    const int block_vec = std::min(vec, kRescueBlockWindows);
+    const auto [blocks_per_task, block_vec] = rescue_blocking(knobs, vec);
     const bool channels_last = layout == Layout::ChannelsLast;
     Var in_block = st.pooled_blocks.args()[0], block = st.pooled_blocks.args()[1];
     Var task("rescue_task"), task_block("rescue_task_block");

@@ -51,7 +51,8 @@ cxx=(aarch64-linux-gnu-g++ -std=c++17 -O2 -static -pthread -I runtime -I tests -
 libs=("$out"/lppool1d.o "$out"/lppool1d_stream.o "$out"/shape_check.o "$out"/device.o "$out"/call_context.o
       "$out"/block_cache.o
       -Wl,--start-group "$out"/kernels/*.a -Wl,--end-group -ldl)
-suites=(test_forward test_backward test_numerics test_errors test_stream test_dlpack test_reliability)
+suites=(test_forward test_backward test_numerics test_errors test_stream test_dlpack test_reliability
+        test_block_cache)
 for t in "${suites[@]}"; do
   "${cxx[@]}" "tests/$t.cpp" "$out/test_main.o" "${libs[@]}" -o "$out/bin/$t" &
   [ $(jobs -r | wc -l) -ge "$(nproc)" ] && wait -n

@@ -607,17 +607,6 @@ void run_synchronously(JitKernel &k, Problem &p) {
     }
 }
 
-// Runs the kernel once (warm-up) and returns how many calls make a sample.
-int calls_per_sample(JitKernel &k, Problem &p) {
-    const Clock::time_point start = Clock::now();
-    k.run(p);
-    k.finish(p);
-    const double first_ms = seconds_since(start) * 1e3;
-    return first_ms >= kMinSampleMs
-               ? 1
-               : int(std::min(1000.0, std::ceil(kMinSampleMs / std::max(first_ms, 1e-4))));
-}
-
 // Milliseconds per call over `calls` calls.
 double sample_ms(JitKernel &k, Problem &p, int calls) {
     const Clock::time_point start = Clock::now();
@@ -625,6 +614,18 @@ double sample_ms(JitKernel &k, Problem &p, int calls) {
         run_synchronously(k, p);
     }
     return seconds_since(start) * 1e3 / calls;
+}
+
+// Runs the kernel twice, a warm-up and a timed call, and returns how many
+// calls make a sample. (A fresh JIT pipeline's first call pays one-time
+// costs: timed alone, it made case (j)'s samples single calls.)
+int calls_per_sample(JitKernel &k, Problem &p) {
+    k.run(p);
+    k.finish(p);
+    const double one_ms = sample_ms(k, p, 1);
+    return one_ms >= kMinSampleMs
+               ? 1
+               : int(std::min(1000.0, std::ceil(kMinSampleMs / std::max(one_ms, 1e-4))));
 }
 
 Timing time_kernel(JitKernel &k, Problem &p, int repeats, double give_up_ms) {
@@ -661,8 +662,16 @@ RelativeTiming time_against(JitKernel &candidate, JitKernel &baseline, Problem &
     std::vector<double> ratios;
     RelativeTiming t;
     for (int i = 0; i < turns; i++) {
-        const double base = sample_ms(baseline, p, baseline_calls);
-        ratios.push_back(sample_ms(candidate, p, candidate_calls) / base);
+        // Either may go first: alternate, so neither always follows the other.
+        double base, ms;
+        if (i % 2 == 0) {
+            base = sample_ms(baseline, p, baseline_calls);
+            ms = sample_ms(candidate, p, candidate_calls);
+        } else {
+            ms = sample_ms(candidate, p, candidate_calls);
+            base = sample_ms(baseline, p, baseline_calls);
+        }
+        ratios.push_back(ms / base);
         if (i == 2 && *std::min_element(ratios.begin(), ratios.end()) > give_up_ratio) {
             t.cut_off = true;
             break;
@@ -883,7 +892,9 @@ public:
             finalists.size(), std::vector<std::vector<double>>(shapes_.size()));
         for (int r = 0; r < turns; r++) {
             for (size_t s = 0; s < shapes_.size(); s++) {
-                for (size_t f = 0; f < finalists.size(); f++) {
+                // Rotated each turn, so no finalist always follows another.
+                for (size_t i = 0; i < finalists.size(); i++) {
+                    const size_t f = (i + size_t(r)) % finalists.size();
                     ms[f][s].push_back(sample_ms(*finalists[f]->kernel, timing_[s], calls[f][s]));
                 }
             }
@@ -1363,7 +1374,7 @@ const char *kUsage =
     "  --budget    search time in seconds (default 600); the final re-timing and the\n"
     "              autoscheduler peers come after it\n"
     "  --seed      search order and data (default 1)\n"
-    "  --repeats   timed calls per measurement, median taken (default 7)\n"
+    "  --repeats   samples per measurement, median taken (default 7)\n"
     "  --output    default: schedules/tuned/<device>-<date>.json in the source tree\n"
     "  --peers     Halide autoschedulers to compare with (default all:\n"
     "              Adams2019,Mullapudi2016,Li2018)\n";
