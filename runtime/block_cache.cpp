@@ -17,6 +17,16 @@ struct Block {
     size_t size;
 };
 
+// The smallest kept block in [first, last) that holds `size` bytes, or last.
+template <typename It>
+It best_fit(It first, It last, size_t size) {
+    It best = last;
+    for (It it = first; it != last; ++it) {
+        if (it->size >= size && (best == last || it->size < best->size)) best = it;
+    }
+    return best;
+}
+
 // Per thread, without locks: the blocks this thread handed out (so a free
 // can tell its own blocks, and their sizes, without reading them) and the
 // last few it got back. Case (a), 2048 rows of 16 chunks, allocates 19
@@ -28,17 +38,13 @@ public:
     static constexpr size_t kMaxLive = 32;
 
     void *allocate(void *user_context, size_t size) {
-        size_t best = kept_count_;
-        for (size_t i = 0; i < kept_count_; i++) {
-            if (kept_[i].size >= size && (best == kept_count_ || kept_[i].size < kept_[best].size)) {
-                best = i;
-            }
-        }
+        Block *const kept_end = kept_ + kept_count_;
+        Block *best = best_fit(kept_, kept_end, size);
         Block b{nullptr, size};
-        if (best != kept_count_) {
-            b = kept_[best];
+        if (best != kept_end) {
+            b = *best;
             kept_bytes_ -= b.size;
-            kept_[best] = kept_[--kept_count_];
+            *best = kept_[--kept_count_];
         } else {
             b.ptr = raw_malloc(user_context, size);
             if (b.ptr == nullptr) return nullptr;
@@ -104,10 +110,7 @@ public:
 
     void *allocate(void *user_context, size_t size) {
         std::unique_lock<std::mutex> lock(mutex_);
-        auto best = kept_.end();
-        for (auto it = kept_.begin(); it != kept_.end(); ++it) {
-            if (it->size >= size && (best == kept_.end() || it->size < best->size)) best = it;
-        }
+        const auto best = best_fit(kept_.begin(), kept_.end(), size);
         Block b{nullptr, size};
         if (best != kept_.end()) {
             b = *best;

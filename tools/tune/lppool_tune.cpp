@@ -583,11 +583,6 @@ private:
     Halide::Pipeline pipeline_;
 };
 
-struct Timing {
-    double min_ms = 0, median_ms = 0;
-    bool cut_off = false;  // stopped early: clearly slower than `give_up_ms`
-};
-
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
     const size_t n = v.size();
@@ -628,39 +623,27 @@ int calls_per_sample(JitKernel &k, Problem &p) {
                : int(std::min(1000.0, std::ceil(kMinSampleMs / std::max(one_ms, 1e-4))));
 }
 
-Timing time_kernel(JitKernel &k, Problem &p, int repeats, double give_up_ms) {
+// The median of `repeats` samples.
+double median_ms(JitKernel &k, Problem &p, int repeats) {
     const int calls = calls_per_sample(k, p);
     std::vector<double> ms;
-    Timing t;
     for (int i = 0; i < repeats; i++) {
         ms.push_back(sample_ms(k, p, calls));
-        if (i == 2 && *std::min_element(ms.begin(), ms.end()) > give_up_ms) {
-            t.cut_off = true;
-            break;
-        }
     }
-    t.min_ms = *std::min_element(ms.begin(), ms.end());
-    t.median_ms = median(ms);
-    return t;
+    return median(ms);
 }
 
 // A candidate's time relative to a baseline (the default), sampled in turns:
 // on a shared machine whose speed drifts by 10% within minutes, a candidate
 // timed minutes after its baseline was judged on the drift (candidates
 // whose code was identical for the shape measured 0.96x to 1.14x). The
-// median of the per-turn ratios; `cut_off` when the first 3 turns are all
+// median of the per-turn ratios, cut short when the first 3 turns are all
 // over `give_up_ratio`.
-struct RelativeTiming {
-    double ratio = 1;
-    bool cut_off = false;
-};
-
-RelativeTiming time_against(JitKernel &candidate, JitKernel &baseline, Problem &p, int turns,
-                            double give_up_ratio) {
+double ratio_against(JitKernel &candidate, JitKernel &baseline, Problem &p, int turns,
+                     double give_up_ratio) {
     const int candidate_calls = calls_per_sample(candidate, p);
     const int baseline_calls = calls_per_sample(baseline, p);
     std::vector<double> ratios;
-    RelativeTiming t;
     for (int i = 0; i < turns; i++) {
         // Either may go first: alternate, so neither always follows the other.
         double base, ms;
@@ -673,12 +656,10 @@ RelativeTiming time_against(JitKernel &candidate, JitKernel &baseline, Problem &
         }
         ratios.push_back(ms / base);
         if (i == 2 && *std::min_element(ratios.begin(), ratios.end()) > give_up_ratio) {
-            t.cut_off = true;
             break;
         }
     }
-    t.ratio = median(ratios);
-    return t;
+    return median(ratios);
 }
 
 // ---------------------------------------------------------------------------
@@ -1132,14 +1113,13 @@ private:
             }
             for (size_t s = 0; s < shapes_.size(); s++) {
                 if (!default_kernel_) {  // the default itself, first
-                    e.medians.push_back(
-                        time_kernel(*e.kernel, timing_[s], opt_.repeats, INFINITY).median_ms);
+                    e.medians.push_back(median_ms(*e.kernel, timing_[s], opt_.repeats));
                     continue;
                 }
                 const double give_up = 2.0 * best_medians_[s] / default_medians_[s];
-                const RelativeTiming t =
-                    time_against(*e.kernel, *default_kernel_, timing_[s], opt_.repeats, give_up);
-                e.medians.push_back(t.ratio * default_medians_[s]);
+                e.medians.push_back(
+                    ratio_against(*e.kernel, *default_kernel_, timing_[s], opt_.repeats, give_up) *
+                    default_medians_[s]);
             }
         } catch (const std::exception &ex) {
             e.why = std::string("failed to run: ") + ex.what();
@@ -1255,8 +1235,7 @@ std::string run_peer(const std::string &name, const KernelKind &kind, Problem &t
             return "wrong result: " + bad;
         }
         char buf[64];
-        std::snprintf(buf, sizeof buf, "%.3f",
-                      time_kernel(k, timing, opt.repeats, INFINITY).median_ms);
+        std::snprintf(buf, sizeof buf, "%.3f", median_ms(k, timing, opt.repeats));
         return buf;
     } catch (const std::exception &e) {
         std::string what = e.what();
