@@ -53,7 +53,8 @@ struct ForwardKernelChoice {
 // layout 0 = rows, 1 = channels-last), the alternative rows forward per
 // dtype (CPU: along-window, for wide windows; GPU: without shared-memory
 // staging, for spans that do not fit it), and the rows forward for
-// overlapping windows (CPU only; null where the rows forward serves them).
+// overlapping windows and the one for short rows (CPU only; null where the
+// rows forward serves them).
 // GPU only: staging_tile_outputs[dtype] is the staged rows forward kernel's
 // gpu_tile_outputs, which the staging rule needs (set by the build from each
 // kernel's generator parameters, tuned or not: LPPOOL_STAGING_TILE_<api>_<dtype>).
@@ -61,6 +62,7 @@ struct DeviceKernels {
     KernelPair pairs[2][2];
     ForwardKernelChoice rows_alternative[2];
     ForwardKernelChoice rows_overlapping[2];
+    ForwardKernelChoice rows_short[2];
     int staging_tile_outputs[2];
 };
 
@@ -76,6 +78,7 @@ struct DeviceKernels {
            "f64_channels_last_" label}}},                                                     \
         {{lppool1d_forward_f32_rows_unstaged_##api, "f32_rows_unstaged_" label},              \
          {lppool1d_forward_f64_rows_unstaged_##api, "f64_rows_unstaged_" label}},             \
+        {{nullptr, nullptr}, {nullptr, nullptr}},                                             \
         {{nullptr, nullptr}, {nullptr, nullptr}},                                             \
         {LPPOOL_STAGING_TILE_##api##_f32, LPPOOL_STAGING_TILE_##api##_f64},                   \
     }

@@ -24,6 +24,16 @@ inline bool overlapping_windows(int64_t kernel_size, int64_t stride) {
     return stride < kernel_size && kernel_size < kMinWideWindow;
 }
 
+// CPU, rows layout: rows of fewer outputs than this (and windows neither
+// wide nor overlapping) run a kernel of their own, the rows forward's code
+// compiled separately so a tuned file can give it its own knobs: a call of
+// short rows (a stream's block, a few channels of a short clip) is over
+// before the default's 256-output chunks pay off (case j of bench/, 8 rows
+// of 64 outputs: 1 us with 64-output chunks, 2 us with 256). Same bits.
+inline constexpr int64_t kShortRowOutputs = 256;
+
+inline bool short_rows(int64_t out_length) { return out_length < kShortRowOutputs; }
+
 // Channels-last kernels (C contiguous, L not) pay off with at least a
 // vector's worth of channels. With fewer (stereo audio), the rows kernel's
 // strided loads along L win: interleaved stereo (case g of bench/) ran

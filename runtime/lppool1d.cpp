@@ -20,7 +20,9 @@
 #include "lppool1d_forward_f32_rows_wide_windows.h"
 #include "lppool1d_forward_f64_rows_wide_windows.h"
 #include "lppool1d_forward_f32_rows_overlapping.h"
+#include "lppool1d_forward_f32_rows_short.h"
 #include "lppool1d_forward_f64_rows_overlapping.h"
+#include "lppool1d_forward_f64_rows_short.h"
 
 #include "call_context.h"
 #include "device_call.h"
@@ -56,6 +58,8 @@ const DeviceKernels kCpuKernels = {
      {lppool1d_forward_f64_rows_wide_windows, "f64_rows_wide_windows"}},
     {{lppool1d_forward_f32_rows_overlapping, "f32_rows_overlapping"},
      {lppool1d_forward_f64_rows_overlapping, "f64_rows_overlapping"}},
+    {{lppool1d_forward_f32_rows_short, "f32_rows_short"},
+     {lppool1d_forward_f64_rows_short, "f64_rows_short"}},
     {0, 0},  // no staging on the CPU
 };
 
@@ -125,11 +129,12 @@ const KernelPair &pick_kernels(Device device, const halide_buffer_t &x, bool cha
 }
 
 // The forward kernel: as pick_kernels, except in the rows layout on the CPU
-// large windows go to the along-window kernel and overlapping ones to their
-// own build of the rows kernel, and on a GPU spans too large to stage in
-// shared memory go to the kernel that reads |x| from global memory instead.
-ForwardKernelChoice pick_forward(Device device, const halide_buffer_t &x, bool channels_last,
-                                 int64_t kernel_size, int64_t stride) {
+// large windows go to the along-window kernel, and overlapping windows and
+// short rows to their own builds of the rows kernel, and on a GPU spans too
+// large to stage in shared memory go to the kernel that reads |x| from
+// global memory instead.
+ForwardKernelChoice pick_forward(Device device, const halide_buffer_t &x, const halide_buffer_t &y,
+                                 bool channels_last, int64_t kernel_size, int64_t stride) {
     const DeviceKernels &table = kernels_for(device);
     if (!channels_last) {
         const bool use_alternative =
@@ -142,6 +147,10 @@ ForwardKernelChoice pick_forward(Device device, const halide_buffer_t &x, bool c
         const ForwardKernelChoice &overlapping = table.rows_overlapping[dtype_index(x)];
         if (overlapping.forward && variants::overlapping_windows(kernel_size, stride)) {
             return overlapping;
+        }
+        const ForwardKernelChoice &short_rows = table.rows_short[dtype_index(x)];
+        if (short_rows.forward && variants::short_rows(y.dim[0].extent)) {
+            return short_rows;
         }
     }
     const KernelPair &k = pick_kernels(device, x, channels_last);
@@ -338,7 +347,7 @@ void start_transfers(std::optional<detail::DeviceCall> &transfers, Device device
 }  // namespace
 
 void LPPool1d::launch_forward(halide_buffer_t &x3, halide_buffer_t &y3) const {
-    const auto k = pick_forward(device_, x3, is_channels_last({&x3, &y3}), params_.kernel_size,
+    const auto k = pick_forward(device_, x3, y3, is_channels_last({&x3, &y3}), params_.kernel_size,
                                 params_.stride);
     const int64_t length = x3.dim[0].extent;
     detail::CallContext ctx;
@@ -444,7 +453,7 @@ namespace detail {
 
 int run_cpu_forward(const PoolParams &params, halide_buffer_t &x3, halide_buffer_t &y3,
                     CallContext &ctx) noexcept {
-    const auto k = pick_forward(Device::cpu, x3, is_channels_last({&x3, &y3}),
+    const auto k = pick_forward(Device::cpu, x3, y3, is_channels_last({&x3, &y3}),
                                 params.kernel_size, params.stride);
     const int64_t length = x3.dim[0].extent;
     return k.forward(&ctx, &x3, params.norm_type, clamp_to_length(params.kernel_size, length),

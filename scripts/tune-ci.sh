@@ -20,8 +20,8 @@ stage "tiny tuning run" "$build_dir/tools/tune/lppool-tune" --budget 60 --seed 1
 # The tuner cannot time OpenCL here (PoCL crashes beside libHalide's LLVM),
 # so non-default GPU tiles are added by hand: the tuned build's OpenCL suite
 # then runs them, and the runtime's staging rule must use their tile sizes.
-# So are knobs for the overlapping-windows forwards that differ from the rows
-# forwards': test_forward then checks that the two give the same bits.
+# So are knobs for the overlapping-windows and short-rows forwards that differ
+# from the rows forwards': test_forward then checks that they give the same bits.
 python3 - "$file" <<'PY'
 import json, sys
 path = sys.argv[1]
@@ -32,6 +32,8 @@ data["kernels"].update({
     "backward_f32_channels_last_opencl": {"gpu_tile_channels": 16, "gpu_tile_positions": 4},
     "forward_f32_rows_overlapping": {"chunk_outputs": 4096, "vector_multiple": 1},
     "forward_f64_rows_overlapping": {"chunk_outputs": 64, "min_parallel_rows": 2},
+    "forward_f32_rows_short": {"chunk_outputs": 64, "vector_multiple": 4},
+    "forward_f64_rows_short": {"chunk_outputs": 16, "vector_multiple": 1},
 })
 json.dump(data, open(path, "w"), indent=1)
 PY

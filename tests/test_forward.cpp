@@ -4,10 +4,13 @@
 #include <sstream>
 
 #include "grid_checks.h"
+#include "kernel_variants.h"
 #include "lppool1d_forward_f32_rows.h"
 #include "lppool1d_forward_f32_rows_overlapping.h"
+#include "lppool1d_forward_f32_rows_short.h"
 #include "lppool1d_forward_f64_rows.h"
 #include "lppool1d_forward_f64_rows_overlapping.h"
+#include "lppool1d_forward_f64_rows_short.h"
 
 using test::Layout;
 using test::check_forward_case;
@@ -170,14 +173,17 @@ namespace {
 
 using RowsForward = int (*)(const void *, halide_buffer_t *, double, int32_t, int32_t, halide_buffer_t *);
 
-// The pool's result for overlapping windows equals, bit for bit, what the
-// overlapping kernel gives called directly, and what the S = K rows kernel
-// gives on the same call (the two are one code with separate knobs, so a
-// tuned file changes speed, never bits: the stream relies on it).
+using VariantCase = std::tuple<int, int, int, bool>;  // K, S, L, ceil_mode
+
+// The pool's result equals, bit for bit, what a separately built variant of
+// the rows kernel (overlapping windows, short rows) gives called directly,
+// and what the rows kernel gives on the same call (they are one code with
+// separate knobs, so a tuned file changes speed, never bits: the stream
+// relies on it).
 template <typename T>
-void check_overlapping_kernel(RowsForward rows, RowsForward overlapping, std::mt19937 &rng) {
-    for (auto [K, S, L, ceil_mode] : {std::tuple<int, int, int, bool>{16, 1, 5000, false}, {5, 2, 777, true},
-                                      {63, 62, 4096, true}, {2, 1, 33, false}}) {
+void check_variant_kernel(RowsForward rows, RowsForward variant,
+                          std::initializer_list<VariantCase> cases, std::mt19937 &rng) {
+    for (auto [K, S, L, ceil_mode] : cases) {
         for (double p : {1.0, 2.0, 2.5, 0.5}) {
             INFO("K=" << K << " S=" << S << " L=" << L << " p=" << p);
             lppool::LPPool1d pool(p, K, S, ceil_mode);
@@ -186,24 +192,42 @@ void check_overlapping_kernel(RowsForward rows, RowsForward overlapping, std::mt
             const int64_t out = pool.output_length(L);
             auto from_pool = test::make_tensor<T>(Layout::NCL, 3, 2, 3, out);
             auto from_rows = test::make_tensor<T>(Layout::NCL, 3, 2, 3, out);
-            auto from_overlapping = test::make_tensor<T>(Layout::NCL, 3, 2, 3, out);
+            auto from_variant = test::make_tensor<T>(Layout::NCL, 3, 2, 3, out);
             pool.forward(x.buffer, from_pool.buffer);
             REQUIRE(rows(nullptr, x.buffer.raw_buffer(), p, K, S, from_rows.buffer.raw_buffer()) == 0);
-            REQUIRE(overlapping(nullptr, x.buffer.raw_buffer(), p, K, S, from_overlapping.buffer.raw_buffer()) == 0);
+            REQUIRE(variant(nullptr, x.buffer.raw_buffer(), p, K, S, from_variant.buffer.raw_buffer()) == 0);
             REQUIRE(from_rows.storage == from_pool.storage);
-            REQUIRE(from_overlapping.storage == from_pool.storage);
+            REQUIRE(from_variant.storage == from_pool.storage);
             test::require_matches(from_pool, reference::forward(x.to_reference(), p, K, S, ceil_mode),
                                   sizeof(T) == 4 ? 1e-5 : 1e-12);
         }
     }
 }
 
+const std::initializer_list<VariantCase> kOverlappingCases = {
+    {16, 1, 5000, false}, {5, 2, 777, true}, {63, 62, 4096, true}, {2, 1, 33, false}};
+// Short rows: fewer than kShortRowOutputs outputs, windows neither wide nor
+// overlapping; the last is one output short of the rows kernel's class.
+const std::initializer_list<VariantCase> kShortRowCases = {
+    {4, 4, 256, false}, {3, 5, 101, true}, {1, 1, 1, false}, {8, 8, 2040, false}, {63, 63, 2000, true}};
+
 }  // namespace
 
 TEST_CASE("forward: overlapping windows take their own build of the rows kernel, same bits", "[forward]") {
     std::mt19937 rng(7);
-    check_overlapping_kernel<float>(lppool1d_forward_f32_rows, lppool1d_forward_f32_rows_overlapping, rng);
-    check_overlapping_kernel<double>(lppool1d_forward_f64_rows, lppool1d_forward_f64_rows_overlapping, rng);
+    check_variant_kernel<float>(lppool1d_forward_f32_rows, lppool1d_forward_f32_rows_overlapping,
+                                kOverlappingCases, rng);
+    check_variant_kernel<double>(lppool1d_forward_f64_rows, lppool1d_forward_f64_rows_overlapping,
+                                 kOverlappingCases, rng);
+}
+
+TEST_CASE("forward: short rows take their own build of the rows kernel, same bits", "[forward]") {
+    static_assert(lppool::variants::kShortRowOutputs == 256, "kShortRowCases assume 256");
+    std::mt19937 rng(8);
+    check_variant_kernel<float>(lppool1d_forward_f32_rows, lppool1d_forward_f32_rows_short,
+                                kShortRowCases, rng);
+    check_variant_kernel<double>(lppool1d_forward_f64_rows, lppool1d_forward_f64_rows_short,
+                                 kShortRowCases, rng);
 }
 
 TEST_CASE("forward: a window's bits do not depend on where it falls in the buffer", "[forward]") {

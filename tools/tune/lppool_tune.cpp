@@ -138,6 +138,13 @@ std::vector<TuneShape> benchmark_shapes() {
     return shapes;
 }
 
+// "(a)" for a benchmark case, else the shape's spec.
+std::string short_label(const TuneShape &s) {
+    const size_t close = s.label.find(')');
+    return s.label.rfind('(', 0) == 0 && close != std::string::npos ? s.label.substr(0, close + 1)
+                                                                    : s.spec();
+}
+
 // The kernel a shape runs on, named as in generators/CMakeLists.txt without
 // the lppool1d_ prefix; the rules are the runtime's (runtime/kernel_variants.h).
 struct KernelKind {
@@ -164,6 +171,8 @@ KernelKind kernel_for(const TuneShape &s, Device device) {
             k.window = lppool::WindowVectorization::AlongWindow;
         } else if (device == Device::cpu && lppool::variants::overlapping_windows(s.K, s.S)) {
             k.key += "_overlapping";
+        } else if (device == Device::cpu && lppool::variants::short_rows(s.out_length())) {
+            k.key += "_short";
         } else if (device != Device::cpu &&
                    !lppool::variants::fits_gpu_staging(lppool::knob::gpu_tile_outputs.default_value,
                                                        s.K, s.S, s.f64 ? 8 : 4)) {
@@ -1080,9 +1089,7 @@ private:
             const std::string key = describe(e.candidate);
             std::string last = key + " -> ";
             if (e.ok) {
-                char buf[64];
-                std::snprintf(buf, sizeof buf, "%.3fx", e.cost);
-                last += buf;
+                last += ratio_summary(e);
             } else {
                 last += "rejected (" + e.why.substr(0, 160) + ")";
             }
@@ -1093,6 +1100,31 @@ private:
         // What one more candidate costs, for fitting batches to the budget.
         seconds_per_candidate_ = seconds_since(start) / double(batch.size());
         return out;
+    }
+
+    // "0.981x", or with several shapes the score and each shape's ratio,
+    // worst marked: "1.070x [(a) 0.97 (f) 1.07* (j) 1.01]", so a log shows
+    // which shape holds a candidate back.
+    std::string ratio_summary(const Evaluation &e) const {
+        char buf[64];
+        std::snprintf(buf, sizeof buf, "%.3fx", e.cost);
+        std::string out = buf;
+        if (shapes_.size() < 2 || default_medians_.empty()) {
+            return out;
+        }
+        size_t worst = 0;
+        std::vector<double> ratios;
+        for (size_t s = 0; s < shapes_.size(); s++) {
+            ratios.push_back(e.medians[s] / default_medians_[s]);
+            worst = ratios[s] > ratios[worst] ? s : worst;
+        }
+        out += " [";
+        for (size_t s = 0; s < shapes_.size(); s++) {
+            std::snprintf(buf, sizeof buf, "%s%s %.2f%s", s ? " " : "", short_label(shapes_[s]).c_str(),
+                          ratios[s], s == worst ? "*" : "");
+            out += buf;
+        }
+        return out + "]";
     }
 
     // Checks the candidate's results against the reference, then times it.
