@@ -1120,9 +1120,8 @@ private:
         }
         out += " [";
         for (size_t s = 0; s < shapes_.size(); s++) {
-            std::snprintf(buf, sizeof buf, "%s%s %.2f%s", s ? " " : "", short_label(shapes_[s]).c_str(),
-                          ratios[s], s == worst ? "*" : "");
-            out += buf;
+            std::snprintf(buf, sizeof buf, " %.2f%s", ratios[s], s == worst ? "*" : "");
+            out += (s ? " " : "") + short_label(shapes_[s]) + buf;
         }
         return out + "]";
     }
