@@ -34,6 +34,18 @@ inline constexpr int64_t kShortRowOutputs = 256;
 
 inline bool short_rows(int64_t out_length) { return out_length < kShortRowOutputs; }
 
+// Which build of the rows forward serves a CPU call (rows layout), the rules
+// above in their order of precedence: the runtime dispatches by it and
+// lppool-tune maps shapes to kernels by it.
+enum class CpuRowsForward { rows, wide_windows, overlapping, short_rows };
+
+inline CpuRowsForward cpu_rows_forward(int64_t kernel_size, int64_t stride, int64_t out_length) {
+    if (kernel_size >= kMinWideWindow) return CpuRowsForward::wide_windows;
+    if (overlapping_windows(kernel_size, stride)) return CpuRowsForward::overlapping;
+    if (short_rows(out_length)) return CpuRowsForward::short_rows;
+    return CpuRowsForward::rows;
+}
+
 // Channels-last kernels (C contiguous, L not) pay off with at least a
 // vector's worth of channels. With fewer (stereo audio), the rows kernel's
 // strided loads along L win: interleaved stereo (case g of bench/) ran

@@ -136,22 +136,17 @@ const KernelPair &pick_kernels(Device device, const halide_buffer_t &x, bool cha
 ForwardKernelChoice pick_forward(Device device, const halide_buffer_t &x, const halide_buffer_t &y,
                                  bool channels_last, int64_t kernel_size, int64_t stride) {
     const DeviceKernels &table = kernels_for(device);
-    if (!channels_last) {
-        const bool use_alternative =
-            device == Device::cpu ? kernel_size >= variants::kMinWideWindow
-                                  : !variants::fits_gpu_staging(table.staging_tile_outputs[dtype_index(x)],
-                                                                kernel_size, stride, x.type.bytes());
-        if (use_alternative) {
-            return table.rows_alternative[dtype_index(x)];
+    const int dtype = dtype_index(x);
+    if (!channels_last && device == Device::cpu) {
+        switch (variants::cpu_rows_forward(kernel_size, stride, y.dim[0].extent)) {
+        case variants::CpuRowsForward::wide_windows: return table.rows_alternative[dtype];
+        case variants::CpuRowsForward::overlapping: return table.rows_overlapping[dtype];
+        case variants::CpuRowsForward::short_rows: return table.rows_short[dtype];
+        case variants::CpuRowsForward::rows: break;
         }
-        const ForwardKernelChoice &overlapping = table.rows_overlapping[dtype_index(x)];
-        if (overlapping.forward && variants::overlapping_windows(kernel_size, stride)) {
-            return overlapping;
-        }
-        const ForwardKernelChoice &short_rows = table.rows_short[dtype_index(x)];
-        if (short_rows.forward && variants::short_rows(y.dim[0].extent)) {
-            return short_rows;
-        }
+    } else if (!channels_last && !variants::fits_gpu_staging(table.staging_tile_outputs[dtype],
+                                                             kernel_size, stride, x.type.bytes())) {
+        return table.rows_alternative[dtype];
     }
     const KernelPair &k = pick_kernels(device, x, channels_last);
     return {k.forward, k.name};

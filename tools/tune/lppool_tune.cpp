@@ -165,20 +165,22 @@ KernelKind kernel_for(const TuneShape &s, Device device) {
     k.layout = channels_last ? Layout::ChannelsLast : Layout::Rows;
     k.key = std::string(s.backward ? "backward_" : "forward_") + (s.f64 ? "f64_" : "f32_") +
             (channels_last ? "channels_last" : "rows");
-    if (!s.backward && !channels_last) {
-        if (device == Device::cpu && s.K >= lppool::variants::kMinWideWindow) {
+    using lppool::variants::CpuRowsForward;
+    if (!s.backward && !channels_last && device == Device::cpu) {
+        switch (lppool::variants::cpu_rows_forward(s.K, s.S, s.out_length())) {
+        case CpuRowsForward::wide_windows:
             k.key += "_wide_windows";
             k.window = lppool::WindowVectorization::AlongWindow;
-        } else if (device == Device::cpu && lppool::variants::overlapping_windows(s.K, s.S)) {
-            k.key += "_overlapping";
-        } else if (device == Device::cpu && lppool::variants::short_rows(s.out_length())) {
-            k.key += "_short";
-        } else if (device != Device::cpu &&
-                   !lppool::variants::fits_gpu_staging(lppool::knob::gpu_tile_outputs.default_value,
-                                                       s.K, s.S, s.f64 ? 8 : 4)) {
-            k.key += "_unstaged";
-            k.unstaged = true;
+            break;
+        case CpuRowsForward::overlapping: k.key += "_overlapping"; break;
+        case CpuRowsForward::short_rows: k.key += "_short"; break;
+        case CpuRowsForward::rows: break;
         }
+    } else if (!s.backward && !channels_last &&
+               !lppool::variants::fits_gpu_staging(lppool::knob::gpu_tile_outputs.default_value,
+                                                   s.K, s.S, s.f64 ? 8 : 4)) {
+        k.key += "_unstaged";
+        k.unstaged = true;
     }
     if (device != Device::cpu) {
         k.key += std::string("_") + device_name(device);
