@@ -11,9 +11,19 @@ message(STATUS "${out}")
 if (NOT rc EQUAL 0)
   message(FATAL_ERROR "lppool-tune failed (${rc}):\n${err}")
 endif ()
-# The final table: default vs tuned vs the peer, for the shape.
-if (NOT out MATCHES "\\| 2,8,5000,4,2,2.5,f64,channels_last,backward \\| backward_f64_channels_last \\| [0-9.]+ \\| [0-9.]+ \\| [0-9.]+ \\| ([0-9.]+|fails[^|]*) \\|")
+# The final table: default vs tuned, a second default instance against the
+# first, and the peer, for the shape.
+if (NOT out MATCHES "\\| 2,8,5000,4,2,2.5,f64,channels_last,backward \\| backward_f64_channels_last \\| [0-9.]+ \\| [0-9.]+ \\| [0-9.]+ \\| [0-9.]+ \\| ([0-9.]+|fails[^|]*) \\|")
   message(FATAL_ERROR "no result row for the shape in the final table")
+endif ()
+# The final round timed that second instance, and judged any winner on a
+# fresh instance of its own.
+if (NOT err MATCHES "a second instance of the default measures 2,8,5000,4,2,2.5,f64,channels_last,backward [0-9.]+ of the first")
+  message(FATAL_ERROR "the final round reported no second default instance:\n${err}")
+endif ()
+if (NOT out MATCHES "backward_f64_channels_last: chunk_outputs=256 long_chunk_outputs=16384 min_parallel_rows=8 vector_multiple=2 "
+    AND NOT err MATCHES "confirmed by a second instance: 2,8,5000")
+  message(FATAL_ERROR "a tuned choice was not confirmed by a second instance:\n${err}")
 endif ()
 # The progress bar reported candidates.
 if (NOT err MATCHES "backward_f64_channels_last +tried +[0-9]+ \\([0-9]+ rejected\\) +best [0-9.]+x default")

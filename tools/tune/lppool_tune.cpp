@@ -832,7 +832,7 @@ public:
                 for (int v : values) {
                     Candidate next = current;
                     next[knob.name] = v;
-                    if (v != now && !tried_.count(describe(next))) {
+                    if (v != now && !tried_.count(describe(next)) && changes_code(current, next)) {
                         batch.push_back(next);
                     }
                 }
@@ -855,76 +855,77 @@ public:
         }
     }
 
-    // Re-times the default and the best few candidates side by side, in
-    // `rounds` x --repeats turns, and picks the fastest that is no slower
-    // than the default on any of this kernel's shapes (the median of its
-    // per-turn ratios to the default at most 1), or the default when none is.
+    // Re-times the default and the best few candidates side by side and
+    // picks the fastest that is no slower than the default on any of this
+    // kernel's shapes, or the default when none is.
+    //
+    // Two JIT instances of one identical pipeline can time up to ~10% apart
+    // (where code and blocks land; see tools/tune/README.md), so one default
+    // instance that happens to be slow made a no-better candidate look
+    // faster (a backward "0.818x" that the AOT build never showed). Hence a
+    // second, freshly compiled default (its ratio to the first is printed:
+    // this process's resolution), a candidate's ratio on a shape is its
+    // worst against either default, and the winner is compiled again and
+    // must pass the same rule a second time as that new instance.
     void final_round(int leaders, int rounds) {
-        std::vector<Evaluation *> finalists{&tried_.at(describe(default_candidate(knobs_)))};
+        const Candidate defaults = default_candidate(knobs_);
+        std::vector<Evaluation *> finalists{&tried_.at(describe(defaults))};
         for (Evaluation *e : leaders_by_cost()) {
             if (int(finalists.size()) > leaders) break;
             if (e != finalists[0]) finalists.push_back(e);
         }
+        std::vector<std::shared_ptr<JitKernel>> kernels;
         for (Evaluation *e : finalists) {
             if (!e->kernel) {  // pruned earlier: compile it again
-                e->kernel = std::make_shared<JitKernel>(kind_, config_for(kind_, e->candidate),
-                                                        shapes_[0], target_);
+                e->kernel = compile(e->candidate);
             }
+            kernels.push_back(e->kernel);
         }
-        // Turns: one sample of each finalist on a shape, back to back, so
-        // each turn's ratios to the default share the machine's speed.
-        std::vector<std::vector<int>> calls(finalists.size(), std::vector<int>(shapes_.size()));
-        for (size_t f = 0; f < finalists.size(); f++) {
-            for (size_t s = 0; s < shapes_.size(); s++) {
-                calls[f][s] = calls_per_sample(*finalists[f]->kernel, timing_[s]);
-            }
-        }
+        const std::shared_ptr<JitKernel> default_twin = compile(defaults);
+        kernels.push_back(default_twin);
+        const size_t twin = kernels.size() - 1;
         const int turns = rounds * opt_.repeats;
-        std::vector<std::vector<std::vector<double>>> ms(
-            finalists.size(), std::vector<std::vector<double>>(shapes_.size()));
-        for (int r = 0; r < turns; r++) {
-            for (size_t s = 0; s < shapes_.size(); s++) {
-                // Rotated each turn, so no finalist always follows another.
-                for (size_t i = 0; i < finalists.size(); i++) {
-                    const size_t f = (i + size_t(r)) % finalists.size();
-                    ms[f][s].push_back(sample_ms(*finalists[f]->kernel, timing_[s], calls[f][s]));
-                }
-            }
-            progress_.update(kind_.key + " (re-timing)", int(tried_.size()), rejected_, best_cost_,
-                             "final turn " + std::to_string(r + 1) + "/" + std::to_string(turns));
-        }
+
+        Timings ms = time_in_turns(kernels, turns, "re-timing");
+        const std::vector<double> twin_ratios = ratios_to_defaults(ms, twin, {0});
+        report_resolution(twin_ratios);
         final_default_.clear();
         for (size_t s = 0; s < shapes_.size(); s++) {
             final_default_.push_back(median(ms[0][s]));
         }
-        chosen_ = finalists[0]->candidate;
+        chosen_ = defaults;
         final_chosen_ = final_default_;
+        size_t best = 0;
         double best_cost = 1.0;
+        std::vector<double> best_ratios;
         for (size_t f = 1; f < finalists.size(); f++) {
-            double log_sum = 0;
-            bool never_slower = true;
-            std::vector<double> medians;
-            for (size_t s = 0; s < shapes_.size(); s++) {
-                std::vector<double> ratios;
-                for (int r = 0; r < turns; r++) {
-                    ratios.push_back(ms[f][s][r] / ms[0][s][r]);
-                }
-                const double ratio = median(ratios);
-                medians.push_back(ratio * final_default_[s]);
-                log_sum += std::log(ratio);
-                never_slower = never_slower && ratio <= 1.0;
+            const std::vector<double> ratios = ratios_to_defaults(ms, f, {0, twin});
+            const double cost = geometric_mean(ratios);
+            if (never_slower(ratios) && cost < best_cost) {
+                best = f, best_cost = cost, best_ratios = ratios;
             }
-            const double cost = std::exp(log_sum / double(shapes_.size()));
-            if (never_slower && cost < best_cost) {
-                best_cost = cost;
-                chosen_ = finalists[f]->candidate;
-                final_chosen_ = medians;
+        }
+        chosen_kernel_ = finalists[0]->kernel;
+        if (best != 0) {
+            // The winner again, as a fresh instance, beside both defaults.
+            const std::shared_ptr<JitKernel> again = compile(finalists[best]->candidate);
+            Timings confirm = time_in_turns({kernels[0], default_twin, again}, turns, "confirming");
+            const std::vector<double> ratios = ratios_to_defaults(confirm, 2, {0, 1});
+            const std::string label = describe(finalists[best]->candidate);
+            if (never_slower(ratios)) {
+                chosen_ = finalists[best]->candidate;
+                chosen_kernel_ = finalists[best]->kernel;
+                for (size_t s = 0; s < shapes_.size(); s++) {
+                    final_chosen_[s] = std::max(best_ratios[s], ratios[s]) * final_default_[s];
+                }
+                progress_.note("  " + label + " confirmed by a second instance: " +
+                               shape_ratios(ratios));
+            } else {
+                progress_.note("  " + label + " not confirmed by a second instance (" +
+                               shape_ratios(ratios) + "): the default stays");
             }
         }
         for (auto &[key, e] : tried_) {
-            if (e.candidate == chosen_) {
-                chosen_kernel_ = e.kernel;
-            }
             e.kernel.reset();
         }
     }
@@ -935,11 +936,92 @@ public:
     const Candidate &chosen() const { return chosen_; }
     const std::vector<double> &final_default() const { return final_default_; }
     const std::vector<double> &final_chosen() const { return final_chosen_; }
+    // The second default instance's ratio to the first, per shape (after final_round).
+    const std::vector<double> &resolution() const { return resolution_; }
     int tried() const { return int(tried_.size()); }
     int rejected() const { return rejected_; }
     std::vector<Problem> &timing_problems() { return timing_; }
 
 private:
+    // ms[kernel][shape][turn].
+    using Timings = std::vector<std::vector<std::vector<double>>>;
+
+    std::shared_ptr<JitKernel> compile(const Candidate &c) const {
+        return std::make_shared<JitKernel>(kind_, config_for(kind_, c), shapes_[0], target_);
+    }
+
+    // Turns: one sample of each kernel on a shape, back to back, so each
+    // turn's ratios share the machine's speed; the order rotates each turn,
+    // so no kernel always follows another.
+    Timings time_in_turns(const std::vector<std::shared_ptr<JitKernel>> &kernels, int turns,
+                          const std::string &what) {
+        std::vector<std::vector<int>> calls(kernels.size(), std::vector<int>(shapes_.size()));
+        for (size_t k = 0; k < kernels.size(); k++) {
+            for (size_t s = 0; s < shapes_.size(); s++) {
+                calls[k][s] = calls_per_sample(*kernels[k], timing_[s]);
+            }
+        }
+        Timings ms(kernels.size(), std::vector<std::vector<double>>(shapes_.size()));
+        for (int r = 0; r < turns; r++) {
+            for (size_t s = 0; s < shapes_.size(); s++) {
+                for (size_t i = 0; i < kernels.size(); i++) {
+                    const size_t k = (i + size_t(r)) % kernels.size();
+                    ms[k][s].push_back(sample_ms(*kernels[k], timing_[s], calls[k][s]));
+                }
+            }
+            progress_.update(kind_.key + " (" + what + ")", int(tried_.size()), rejected_,
+                             best_cost_,
+                             "turn " + std::to_string(r + 1) + "/" + std::to_string(turns));
+        }
+        return ms;
+    }
+
+    // Per shape, kernel k's median per-turn ratio to each of `baselines`,
+    // the worst of them.
+    std::vector<double> ratios_to_defaults(const Timings &ms, size_t k,
+                                           const std::vector<size_t> &baselines) const {
+        std::vector<double> out;
+        for (size_t s = 0; s < shapes_.size(); s++) {
+            double worst = 0;
+            for (size_t b : baselines) {
+                std::vector<double> ratios;
+                for (size_t r = 0; r < ms[k][s].size(); r++) {
+                    ratios.push_back(ms[k][s][r] / ms[b][s][r]);
+                }
+                worst = std::max(worst, median(ratios));
+            }
+            out.push_back(worst);
+        }
+        return out;
+    }
+
+    static bool never_slower(const std::vector<double> &ratios) {
+        return *std::max_element(ratios.begin(), ratios.end()) <= 1.0;
+    }
+
+    static double geometric_mean(const std::vector<double> &ratios) {
+        double log_sum = 0;
+        for (double r : ratios) log_sum += std::log(r);
+        return std::exp(log_sum / double(ratios.size()));
+    }
+
+    // "(a) 0.98 (d) 1.04".
+    std::string shape_ratios(const std::vector<double> &ratios) const {
+        std::string out;
+        char buf[32];
+        for (size_t s = 0; s < shapes_.size(); s++) {
+            std::snprintf(buf, sizeof buf, " %.3f", ratios[s]);
+            out += (s ? " " : "") + short_label(shapes_[s]) + buf;
+        }
+        return out;
+    }
+
+    void report_resolution(const std::vector<double> &twin_ratios) {
+        resolution_ = twin_ratios;
+        progress_.note("  a second instance of the default measures " + shape_ratios(twin_ratios) +
+                       " of the first");
+    }
+
     // A forward over a slice of a check problem's input: windows
     // [first_window, first_window + n) alone. They must come out bit for bit
     // as in the whole problem (LPPool1dStream relies on it: it runs the
@@ -1048,6 +1130,41 @@ private:
         return {few, many, ragged};
     }
 
+    // Rows that run in parallel, as the CPU schedules count them.
+    int64_t independent_rows(const TuneShape &s) const {
+        return kind_.layout == Layout::ChannelsLast ? s.N : s.N * s.C;
+    }
+
+    // False when `to` compiles to the same code as `from` for every shape
+    // of this kernel: min_parallel_rows values that put each shape on the
+    // same side (rows >= it: parallel over rows, else tasks along L), and
+    // any long_chunk_outputs when no shape takes the tasks-along-L branch.
+    // Such a candidate could only win on noise (the last run moved case
+    // (g)'s min_parallel_rows 8 -> 32 on a 0.914x that was the chunk's), and
+    // its value would reach shapes it was never timed on.
+    bool changes_code(const Candidate &from, const Candidate &to) const {
+        if (opt_.device != Device::cpu) {
+            return true;
+        }
+        const std::string rows_knob = lppool::knob::min_parallel_rows.name;
+        const std::string long_knob = lppool::knob::long_chunk_outputs.name;
+        auto few_rows = [&](const Candidate &c, const TuneShape &s) {
+            return independent_rows(s) < c.at(rows_knob);
+        };
+        bool same_branches = true, any_few = false;
+        for (const TuneShape &s : shapes_) {
+            same_branches = same_branches && few_rows(from, s) == few_rows(to, s);
+            any_few = any_few || few_rows(to, s);
+        }
+        for (const auto &[name, value] : to) {
+            if (value == from.at(name)) continue;
+            if (name == rows_knob ? !same_branches : name == long_knob ? any_few : true) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     // Compiles `batch` (in parallel), then checks and times each candidate.
     std::vector<const Evaluation *> evaluate_batch(const std::vector<Candidate> &batch) {
         const Clock::time_point start = Clock::now();
@@ -1064,8 +1181,7 @@ private:
                     continue;
                 }
                 try {
-                    e.kernel = std::make_shared<JitKernel>(kind_, config_for(kind_, e.candidate),
-                                                           shapes_[0], target_);
+                    e.kernel = compile(e.candidate);
                 } catch (const std::exception &ex) {
                     e.why = std::string("failed to compile: ") + ex.what();
                 }
@@ -1164,20 +1280,18 @@ private:
             default_medians_ = e.medians;
             best_medians_ = e.medians;
         }
-        double log_sum = 0, worst = 0;
+        std::vector<double> ratios;
         for (size_t s = 0; s < shapes_.size(); s++) {
-            const double ratio = e.medians[s] / default_medians_[s];
-            log_sum += std::log(ratio);
-            worst = std::max(worst, ratio);
+            ratios.push_back(e.medians[s] / default_medians_[s]);
         }
+        const double worst = *std::max_element(ratios.begin(), ratios.end());
         // A candidate clearly slower than the default on one of the kernel's
         // shapes cannot pass the final round's rule (no slower on any shape),
         // so it scores that worst ratio (> 1: never better than the default)
         // and the search does not walk towards it: a faster geometric mean
         // bought with one slower shape is no use. kSearchSlack allows for
         // timing noise here; the final round applies the rule without it.
-        const double geometric_mean = std::exp(log_sum / double(shapes_.size()));
-        e.cost = worst <= kSearchSlack ? geometric_mean : worst;
+        e.cost = worst <= kSearchSlack ? geometric_mean(ratios) : worst;
         if (e.cost < best_cost_) {
             best_cost_ = e.cost;
             best_medians_ = e.medians;
@@ -1224,7 +1338,7 @@ private:
     int rejected_ = 0;
     Candidate chosen_;
     std::shared_ptr<JitKernel> chosen_kernel_;
-    std::vector<double> final_default_, final_chosen_;
+    std::vector<double> final_default_, final_chosen_, resolution_;
 };
 
 // ---------------------------------------------------------------------------
@@ -1315,6 +1429,7 @@ std::string utc_now() {
 struct ShapeResult {
     std::string label, kernel;
     double default_ms = 0, tuned_ms = 0;
+    double default_twin_ratio = 1;  // a second default instance against the first
     std::map<std::string, std::string> peers;
 };
 
@@ -1344,7 +1459,8 @@ void write_json(const std::string &path, const Options &opt, const Halide::Targe
     for (size_t i = 0; i < results.size(); i++) {
         const ShapeResult &r = results[i];
         j << (i ? "," : "") << "\n    {\"shape\": \"" << json_escape(r.label) << "\", \"kernel\": \""
-          << r.kernel << "\", \"default_ms\": " << r.default_ms << ", \"tuned_ms\": " << r.tuned_ms;
+          << r.kernel << "\", \"default_ms\": " << r.default_ms << ", \"tuned_ms\": " << r.tuned_ms
+          << ", \"default_twin_ratio\": " << r.default_twin_ratio;
         for (const auto &[name, v] : r.peers) {
             j << ", \"" << name << "\": \"" << json_escape(v) << "\"";
         }
@@ -1359,14 +1475,14 @@ void write_json(const std::string &path, const Options &opt, const Halide::Targe
 }
 
 void print_table(const std::vector<ShapeResult> &results, const Options &opt) {
-    std::printf("\n| shape | kernel | default ms | tuned ms | tuned/default |");
+    std::printf("\n| shape | kernel | default ms | tuned ms | tuned/default | default twin |");
     for (const std::string &p : opt.peers) std::printf(" %s ms |", p.c_str());
-    std::printf("\n|---|---|---|---|---|");
+    std::printf("\n|---|---|---|---|---|---|");
     for (size_t i = 0; i < opt.peers.size(); i++) std::printf("---|");
     std::printf("\n");
     for (const ShapeResult &r : results) {
-        std::printf("| %s | %s | %.3f | %.3f | %.3f |", r.label.c_str(), r.kernel.c_str(),
-                    r.default_ms, r.tuned_ms, r.tuned_ms / r.default_ms);
+        std::printf("| %s | %s | %.3f | %.3f | %.3f | %.3f |", r.label.c_str(), r.kernel.c_str(),
+                    r.default_ms, r.tuned_ms, r.tuned_ms / r.default_ms, r.default_twin_ratio);
         for (const std::string &p : opt.peers) std::printf(" %s |", r.peers.at(p).c_str());
         std::printf("\n");
     }
@@ -1523,6 +1639,7 @@ int tune(const Options &opt) {
             r.kernel = t->kind().key;
             r.default_ms = t->final_default()[s];
             r.tuned_ms = t->final_chosen()[s];
+            r.default_twin_ratio = t->resolution()[s];
             Problem &timing = t->timing_problems()[s];
             Halide::Buffer<> ours;
             if (!opt.peers.empty() && opt.device == Device::cpu) {
