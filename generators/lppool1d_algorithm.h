@@ -353,6 +353,8 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
 struct BackwardStages {
     Halide::Func grad_input;  // dx
     Halide::RDom windows;     // the at most ceil(K / S) windows that contain an element
+    Halide::Func window_norm;  // y per window, 0 outside [0, out_length)
+    Halide::Func window_grad;  // dy per window, 0 outside [0, out_length)
 };
 
 // Closed-form gather backward: each dx[i] visits only the windows containing
@@ -378,15 +380,29 @@ inline BackwardStages define_backward(const Halide::Func &input, const Halide::F
 
     // Windows w with w*S <= x < w*S + K, i.e. ceil((x - K + 1) / S) <= w <= x / S.
     // Halide's integer division rounds toward -inf, so this is exact for x < K.
-    Expr first_window = max(0, (x - K + S) / S);
-    Expr last_window = min(x / S, out_length - 1);
+    // The first may be negative and the last past the output: those windows
+    // read y = 0 from window_norm below, and y == 0 contributes nothing.
+    Expr first_window = (x - K + S) / S;
+    Expr last_window = x / S;
     st.windows = RDom(0, (K + S - 1) / S, "w");
     Expr w = first_window + st.windows;
-    Expr w_read = clamp(w, 0, out_length - 1);
+
+    // y and dy of every window, zero outside [0, out_length): so the index
+    // w needs no clamp, and loads by w stay dense vector loads when a
+    // schedule computes these per chunk (a clamped index made every y and dy
+    // load a gather: ceil(K/S) of each per element). Clamped read plus
+    // likely(), as for the forward's magnitude.
+    Var j("j");
+    Expr window_exists = likely(j >= 0 && j < out_length);
+    Expr j_read = clamp(j, 0, out_length - 1);
+    st.window_norm = Func("window_norm");
+    st.window_norm(j, c, n) = select(window_exists, output(j_read, c, n), zero);
+    st.window_grad = Func("window_grad");
+    st.window_grad(j, c, n) = select(window_exists, grad_output(j_read, c, n), zero);
 
     Expr xv = input(x, c, n);
-    Expr y = output(w_read, c, n);
-    Expr dy = grad_output(w_read, c, n);
+    Expr y = st.window_norm(w, c, n);
+    Expr dy = st.window_grad(w, c, n);
     Expr sign = select(xv > 0, cast(t, 1), xv < 0, -cast(t, 1), zero);
     Expr term = scaled_ratio_power_minus_one(dy * sign, abs(xv), y, shape.p);
     Expr contributes = w <= last_window && y != 0 && xv != 0;
