@@ -10,7 +10,8 @@
 // before it is timed; a wrong candidate is rejected. Search: coordinate
 // descent over each kernel's knobs from the defaults, in a seeded order,
 // with a time budget; slow candidates are cut off early, and the leaders are
-// re-timed together with the default at the end. See tools/tune/README.md.
+// re-timed at the end beside two instances of the default, the winner again
+// as a fresh instance of its own. See tools/tune/README.md.
 #include <unistd.h>
 
 #include <algorithm>
