@@ -36,7 +36,11 @@ valgrind_stage() {
   "${vg[@]}" "$build_dir/examples/lppool_demo" --quick > /dev/null
   "${vg[@]}" "$build_dir/tests/test_forward" "[seed]"
   "${vg[@]}" "$build_dir/tests/test_errors"
-  "${vg[@]}" "$build_dir/tests/test_dlpack"
+  # Not the views case: it runs the float64 rows backward, whose AVX2 code
+  # has a VEX vmovq xmm, xmm in its 0xD6 (store-form) encoding, an opcode
+  # valgrind 3.19 does not decode (SIGILL under valgrind only; the sanitizer
+  # stage runs the whole suite).
+  "${vg[@]}" "$build_dir/tests/test_dlpack" "~DLPack tensors give the same results as views"
   # Not the NaN/Inf edge suites: valgrind emulates x87 long double with 64-bit
   # doubles, which breaks the long-double reference there (not our kernels).
   "${vg[@]}" "$build_dir/tests/test_reliability" "[threads]"
