@@ -749,6 +749,7 @@ struct Evaluation {
     bool ok = false;
     std::string why;                     // rejected: the reason
     std::vector<double> medians;         // per shape
+    std::vector<double> ratios;          // per shape: median / the default's median
     double cost = INFINITY;              // geometric mean of median / default median (see measure)
     std::shared_ptr<JitKernel> kernel;   // kept while it may be a finalist
 };
@@ -1006,12 +1007,13 @@ private:
         return std::exp(log_sum / double(ratios.size()));
     }
 
-    // "(a) 0.98 (d) 1.04".
-    std::string shape_ratios(const std::vector<double> &ratios) const {
+    // "(a) 0.980 (d) 1.040", the worst marked "1.040*" when `mark_worst`.
+    std::string shape_ratios(const std::vector<double> &ratios, bool mark_worst = false) const {
+        const size_t worst = size_t(std::max_element(ratios.begin(), ratios.end()) - ratios.begin());
         std::string out;
         char buf[32];
         for (size_t s = 0; s < shapes_.size(); s++) {
-            std::snprintf(buf, sizeof buf, " %.3f", ratios[s]);
+            std::snprintf(buf, sizeof buf, " %.3f%s", ratios[s], mark_worst && s == worst ? "*" : "");
             out += (s ? " " : "") + short_label(shapes_[s]) + buf;
         }
         return out;
@@ -1222,27 +1224,15 @@ private:
     }
 
     // "0.981x", or with several shapes the score and each shape's ratio,
-    // worst marked: "1.070x [(a) 0.97 (f) 1.07* (j) 1.01]", so a log shows
+    // worst marked: "1.070x [(a) 0.970 (f) 1.070* (j) 1.010]", so a log shows
     // which shape holds a candidate back.
     std::string ratio_summary(const Evaluation &e) const {
-        char buf[64];
+        char buf[32];
         std::snprintf(buf, sizeof buf, "%.3fx", e.cost);
-        std::string out = buf;
-        if (shapes_.size() < 2 || default_medians_.empty()) {
-            return out;
+        if (shapes_.size() < 2 || e.ratios.empty()) {
+            return buf;
         }
-        size_t worst = 0;
-        std::vector<double> ratios;
-        for (size_t s = 0; s < shapes_.size(); s++) {
-            ratios.push_back(e.medians[s] / default_medians_[s]);
-            worst = ratios[s] > ratios[worst] ? s : worst;
-        }
-        out += " [";
-        for (size_t s = 0; s < shapes_.size(); s++) {
-            std::snprintf(buf, sizeof buf, " %.2f%s", ratios[s], s == worst ? "*" : "");
-            out += (s ? " " : "") + short_label(shapes_[s]) + buf;
-        }
-        return out + "]";
+        return std::string(buf) + " [" + shape_ratios(e.ratios, true) + "]";
     }
 
     // Checks the candidate's results against the reference, then times it.
@@ -1281,7 +1271,7 @@ private:
             default_medians_ = e.medians;
             best_medians_ = e.medians;
         }
-        std::vector<double> ratios;
+        std::vector<double> &ratios = e.ratios;
         for (size_t s = 0; s < shapes_.size(); s++) {
             ratios.push_back(e.medians[s] / default_medians_[s]);
         }
