@@ -327,6 +327,7 @@ struct Problem {
     int64_t out_length = 0;
     Halide::Buffer<> x, y, dy, dx;
     Halide::Buffer<> &result() { return shape.backward ? dx : y; }
+    const Halide::Buffer<> &result() const { return shape.backward ? dx : y; }
 };
 
 Halide::Buffer<> make_buffer(const TuneShape &s, int64_t length) {
@@ -1133,9 +1134,11 @@ private:
         return {few, many, ragged};
     }
 
-    // Rows that run in parallel, as the CPU schedules count them.
-    int64_t independent_rows(const TuneShape &s) const {
-        return kind_.layout == Layout::ChannelsLast ? s.N : s.N * s.C;
+    // Shape s's rows that run in parallel, by the rule the kernels branch on
+    // (lppool::independent_rows), applied to its timing problem's output.
+    int64_t independent_rows(size_t s) const {
+        const Halide::Expr rows = lppool::independent_rows(kind_.layout, timing_[s].result());
+        return *Halide::Internal::as_const_int(rows);
     }
 
     // False when `to` compiles to the same code as `from` for every shape
@@ -1151,11 +1154,11 @@ private:
         }
         const std::string rows_knob = lppool::knob::min_parallel_rows.name;
         const std::string long_knob = lppool::knob::long_chunk_outputs.name;
-        auto few_rows = [&](const Candidate &c, const TuneShape &s) {
+        auto few_rows = [&](const Candidate &c, size_t s) {
             return independent_rows(s) < c.at(rows_knob);
         };
         bool same_branches = true, any_few = false;
-        for (const TuneShape &s : shapes_) {
+        for (size_t s = 0; s < shapes_.size(); s++) {
             same_branches = same_branches && few_rows(from, s) == few_rows(to, s);
             any_few = any_few || few_rows(to, s);
         }
