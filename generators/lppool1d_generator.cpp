@@ -47,6 +47,9 @@ public:
     GeneratorParam<int> chunk_outputs{int_knob(lppool::knob::chunk_outputs)};
     GeneratorParam<int> min_parallel_rows{int_knob(lppool::knob::min_parallel_rows)};
     GeneratorParam<int> long_chunk_outputs{int_knob(lppool::knob::long_chunk_outputs)};
+    GeneratorParam<int> unroll_vectors{int_knob(lppool::knob::unroll_vectors)};
+    GeneratorParam<bool> scratch_on_stack{lppool::knob::scratch_on_stack.name,
+                                          lppool::knob::scratch_on_stack.default_value != 0};
     GeneratorParam<int> gpu_tile_outputs{int_knob(lppool::knob::gpu_tile_outputs)};
     GeneratorParam<int> gpu_tile_channels{int_knob(lppool::knob::gpu_tile_channels)};
     GeneratorParam<int> gpu_tile_positions{int_knob(lppool::knob::gpu_tile_positions)};
@@ -60,6 +63,8 @@ protected:
         k.chunk_outputs = chunk_outputs;
         k.min_parallel_rows = min_parallel_rows;
         k.long_chunk_outputs = long_chunk_outputs;
+        k.unroll_vectors = unroll_vectors;
+        k.scratch_on_stack = scratch_on_stack;
         k.window_vectorization = window_vectorization;
         return k;
     }

@@ -34,6 +34,8 @@ struct CpuKnobs {
     int chunk_outputs = knob::chunk_outputs.default_value;  // outputs whose |x|^p is computed together
     int min_parallel_rows = knob::min_parallel_rows.default_value;  // fewer rows: parallel along L
     int long_chunk_outputs = knob::long_chunk_outputs.default_value;  // outputs per task along L
+    int unroll_vectors = knob::unroll_vectors.default_value;  // vectors of a chunk unrolled together
+    bool scratch_on_stack = knob::scratch_on_stack.default_value != 0;  // chunk buffers: pseudostack
     WindowVectorization window_vectorization = WindowVectorization::AcrossOutputs;
 };
 
@@ -83,7 +85,8 @@ inline int cpu_vector_width(const Halide::Func &f, const Halide::Target &target,
 // which |x|^p is computed once and reused), and vectors.
 struct RowLoops {
     Halide::Var task{"task"}, all_chunks{"all_chunks"}, chunk{"chunk"}, in_chunk{"in_chunk"},
-        all_vectors{"all_vectors"}, xv{"xv"}, co{"co"}, lane{"lane"};
+        all_vectors{"all_vectors"}, vector_group{"vector_group"}, xv{"xv"}, co{"co"},
+        lane{"lane"};
 };
 
 // Splits x into chunks of `chunk_outputs` and, when `tasks` is set, the
@@ -127,12 +130,28 @@ inline void split_along_length(Halide::Stage s, bool tasks, const Dims &d, const
     } else {
         s.split(v.all_vectors, v.chunk, v.xv, vectors_per_chunk, guard);
     }
+    // Unrolled vectors give the core independent window sums (and their
+    // loads) to overlap; the split keeps the innermost loop named xv, where
+    // producers are computed, so they are unrolled with it.
+    const int unroll = std::min(knobs.unroll_vectors, vectors_per_chunk);
+    if (unroll > 1) {
+        s.split(v.xv, v.vector_group, v.xv, unroll, guard).unroll(v.xv);
+    }
     if (window) {
         s.reorder(v.lane, window->x, v.xv, v.chunk);
     }
     s.vectorize(v.lane);
     if (tasks) {
         s.parallel(v.task);
+    }
+}
+
+// A chunk's buffers are allocated once per chunk. On Halide's pseudostack
+// they are allocated once per task instead (on the stack while small, else
+// one heap block grown as needed), which saves an allocation per chunk.
+inline void store_chunk_scratch(Halide::Func f, const CpuKnobs &knobs) {
+    if (knobs.scratch_on_stack) {
+        f.store_in(Halide::MemoryType::Stack);
     }
 }
 
@@ -364,6 +383,7 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
         st.power_sum.update(0).reorder(d.c, st.window.x, d.x).vectorize(d.c, vec, guard);
     }
     st.powered.compute_at(st.plain, v.chunk);
+    store_chunk_scratch(st.powered, knobs);
     if (rows_layout) {
         st.powered.vectorize(d.x, vec, TailStrategy::RoundUp);
         st.powered.specialize(facts.dense_along_length);
@@ -418,6 +438,7 @@ inline void schedule_backward_cpu(BackwardStages &st, Halide::Func grad_input, L
     if (rows_layout) {
         for (Func f : {st.window_norm, st.window_grad}) {
             f.compute_at(grad_input, v.chunk).vectorize(f.args()[0], vec, guard);
+            store_chunk_scratch(f, knobs);
         }
     }
     st.grad_input.compute_at(grad_input, rows_layout ? v.xv : v.co);

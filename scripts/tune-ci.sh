@@ -22,6 +22,8 @@ stage "tiny tuning run" "$build_dir/tools/tune/lppool-tune" --budget 60 --seed 1
 # then runs them, and the runtime's staging rule must use their tile sizes.
 # So are knobs for the overlapping-windows and short-rows forwards that differ
 # from the rows forwards': test_forward then checks that they give the same bits.
+# Unrolled vectors and chunk buffers on the pseudostack (off by default) get
+# kernels of every pass, dtype and layout they apply to, so the suite runs them.
 python3 - "$file" <<'PY'
 import json, sys
 path = sys.argv[1]
@@ -30,10 +32,15 @@ data["kernels"].update({
     "forward_f32_rows_opencl": {"gpu_tile_outputs": 64, "gpu_stage_powers": True},
     "forward_f64_rows_opencl": {"gpu_tile_outputs": 512},
     "backward_f32_channels_last_opencl": {"gpu_tile_channels": 16, "gpu_tile_positions": 4},
-    "forward_f32_rows_overlapping": {"chunk_outputs": 4096, "vector_multiple": 1},
+    "forward_f32_rows_overlapping": {"chunk_outputs": 4096, "vector_multiple": 1,
+                                     "unroll_vectors": 4, "scratch_on_stack": True},
     "forward_f64_rows_overlapping": {"chunk_outputs": 64, "min_parallel_rows": 2},
     "forward_f32_rows_short": {"chunk_outputs": 64, "vector_multiple": 4},
-    "forward_f64_rows_short": {"chunk_outputs": 16, "vector_multiple": 1},
+    "forward_f64_rows_short": {"chunk_outputs": 16, "vector_multiple": 1, "unroll_vectors": 2},
+    "forward_f64_rows": {"unroll_vectors": 3, "scratch_on_stack": True},
+    "forward_f32_channels_last": {"scratch_on_stack": True},
+    "backward_f32_rows": {"unroll_vectors": 2, "scratch_on_stack": True},
+    "backward_f64_rows": {"chunk_outputs": 100, "scratch_on_stack": True},
 })
 json.dump(data, open(path, "w"), indent=1)
 PY

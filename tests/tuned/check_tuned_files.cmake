@@ -9,7 +9,7 @@ lppool_schedule_hash(${LPPOOL_SOURCE_DIR} hash)
 file(MAKE_DIRECTORY ${WORK_DIR})
 
 set(kernels [=[{
-    "forward_f32_rows": {"vector_multiple": 4, "chunk_outputs": 512, "min_parallel_rows": 4, "long_chunk_outputs": 8192},
+    "forward_f32_rows": {"vector_multiple": 4, "chunk_outputs": 512, "min_parallel_rows": 4, "long_chunk_outputs": 8192, "unroll_vectors": 2, "scratch_on_stack": true},
     "backward_f64_channels_last": {"min_parallel_rows": 2},
     "forward_f32_rows_cuda": {"gpu_tile_outputs": 256, "gpu_stage_powers": false}
   }]=])
@@ -50,7 +50,7 @@ function(replace out_var from to)
   set(${out_var} "${text}" PARENT_SCOPE)
 endfunction()
 
-check(valid pass "valid: 3 kernels tuned on x86-64-linux-avx2.*forward_f32_rows: chunk_outputs=512;long_chunk_outputs=8192;min_parallel_rows=4;vector_multiple=4.*forward_f32_rows_cuda: gpu_stage_powers=false;gpu_tile_outputs=256" "${valid}")
+check(valid pass "valid: 3 kernels tuned on x86-64-linux-avx2.*forward_f32_rows: chunk_outputs=512;long_chunk_outputs=8192;min_parallel_rows=4;scratch_on_stack=true;unroll_vectors=2;vector_multiple=4.*forward_f32_rows_cuda: gpu_stage_powers=false;gpu_tile_outputs=256" "${valid}")
 check(empty fail "not a tuned-parameters JSON object" "")
 check(not_json fail "not a tuned-parameters JSON object" "chunk_outputs=512\n")
 string(SUBSTRING "${valid}" 0 120 truncated)
@@ -71,6 +71,10 @@ replace(text "\"chunk_outputs\": 512" "\"unroll\": 4")
 check(unknown_knob fail "kernels.forward_f32_rows: unknown knob \"unroll\"" "${text}")
 replace(text "\"vector_multiple\": 4" "\"vector_multiple\": 16")
 check(above_range fail "kernels.forward_f32_rows.vector_multiple = 16 is outside \\[1, 8\\]" "${text}")
+replace(text "\"unroll_vectors\": 2" "\"unroll_vectors\": 9")
+check(unroll_above_range fail "kernels.forward_f32_rows.unroll_vectors = 9 is outside \\[1, 8\\]" "${text}")
+replace(text "\"scratch_on_stack\": true" "\"scratch_on_stack\": 1")
+check(stack_as_number fail "kernels.forward_f32_rows.scratch_on_stack must be true or false" "${text}")
 replace(text "\"min_parallel_rows\": 2" "\"min_parallel_rows\": 0")
 check(below_range fail "kernels.backward_f64_channels_last.min_parallel_rows = 0 is outside" "${text}")
 replace(text "\"chunk_outputs\": 512" "\"chunk_outputs\": 512.5")

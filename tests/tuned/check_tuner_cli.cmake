@@ -30,6 +30,8 @@ expect_error("--budget must be a number" --budget 0)
 expect_error("--repeats must be a number" --repeats 1)
 expect_error("--device must be cpu, cuda or opencl" --device tpu)
 expect_error("unknown autoscheduler \"Anderson2021\"" --peers Adams2019,Anderson2021)
+expect_error("--knobs: unknown knob \"unroll\" \\(vector_multiple, chunk_outputs" --knobs chunk_outputs,unroll)
+expect_error("--knobs needs a value" --knobs)
 expect_error("--seed needs a value" --seed)
 expect_error("unknown argument \"--fast\"" --fast)
 

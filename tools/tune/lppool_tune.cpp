@@ -193,8 +193,20 @@ KernelKind kernel_for(const TuneShape &s, Device device) {
 std::vector<KnobSpec> searched_knobs(const KernelKind &k, Device device) {
     namespace knob = lppool::knob;
     if (device == Device::cpu) {
-        return {knob::vector_multiple, knob::chunk_outputs, knob::min_parallel_rows,
-                knob::long_chunk_outputs};
+        std::vector<KnobSpec> knobs = {knob::vector_multiple, knob::chunk_outputs,
+                                       knob::min_parallel_rows, knob::long_chunk_outputs};
+        // Windows vectorized along themselves have no chunk buffers and no
+        // vector loop over outputs; channels-last vectors run across C, and
+        // its backward reads y and dy in place (cpu_schedule.h).
+        if (k.window == lppool::WindowVectorization::AcrossOutputs) {
+            if (k.layout == Layout::Rows) {
+                knobs.push_back(knob::unroll_vectors);
+            }
+            if (k.layout == Layout::Rows || !k.backward) {
+                knobs.push_back(knob::scratch_on_stack);
+            }
+        }
+        return knobs;
     }
     if (k.layout == Layout::ChannelsLast) {
         return {knob::gpu_tile_channels, knob::gpu_tile_positions};
@@ -209,6 +221,15 @@ std::vector<KnobSpec> searched_knobs(const KernelKind &k, Device device) {
 // Candidates: a value for each searched knob.
 
 using Candidate = std::map<std::string, int>;
+
+const KnobSpec &knob_spec(const std::string &name) {
+    for (const KnobSpec &spec : lppool::kAllKnobs) {
+        if (name == spec.name) {
+            return spec;
+        }
+    }
+    throw std::logic_error("no knob named " + name);
+}
 
 std::vector<int> candidate_values(const KnobSpec &spec) {
     std::vector<int> values;
@@ -235,19 +256,24 @@ std::string describe(const Candidate &c) {
     return s;
 }
 
+// A knob's value in a candidate: the default where the candidate leaves it.
+int knob_value(const Candidate &c, const KnobSpec &spec) {
+    auto it = c.find(spec.name);
+    return it == c.end() ? spec.default_value : it->second;
+}
+
 KernelConfig config_for(const KernelKind &kind, const Candidate &c) {
     KernelConfig config;
     config.layout = kind.layout;
     config.cpu.window_vectorization = kind.window;
-    auto value = [&](const KnobSpec &spec) {
-        auto it = c.find(spec.name);
-        return it == c.end() ? spec.default_value : it->second;
-    };
+    auto value = [&](const KnobSpec &spec) { return knob_value(c, spec); };
     namespace knob = lppool::knob;
     config.cpu.vector_multiple = value(knob::vector_multiple);
     config.cpu.chunk_outputs = value(knob::chunk_outputs);
     config.cpu.min_parallel_rows = value(knob::min_parallel_rows);
     config.cpu.long_chunk_outputs = value(knob::long_chunk_outputs);
+    config.cpu.unroll_vectors = value(knob::unroll_vectors);
+    config.cpu.scratch_on_stack = value(knob::scratch_on_stack) != 0;
     config.gpu.tile_outputs = value(knob::gpu_tile_outputs);
     config.gpu.tile_channels = value(knob::gpu_tile_channels);
     config.gpu.tile_positions = value(knob::gpu_tile_positions);
@@ -738,8 +764,24 @@ struct Options {
     std::string output;
     Device device = Device::cpu;
     std::vector<std::string> peers{"Adams2019", "Mullapudi2016", "Li2018"};
+    std::vector<std::string> only_knobs;  // empty: every knob the kernel has
     bool quiet = false;
 };
+
+// The kernel's knobs that --knobs leaves to the search.
+std::vector<KnobSpec> knobs_to_search(const KernelKind &k, const Options &opt) {
+    std::vector<KnobSpec> knobs = searched_knobs(k, opt.device);
+    if (!opt.only_knobs.empty()) {
+        knobs.erase(std::remove_if(knobs.begin(), knobs.end(),
+                                   [&](const KnobSpec &spec) {
+                                       return std::find(opt.only_knobs.begin(),
+                                                        opt.only_knobs.end(),
+                                                        spec.name) == opt.only_knobs.end();
+                                   }),
+                    knobs.end());
+    }
+    return knobs;
+}
 
 // How much slower than the default a candidate may measure on one shape and
 // still count as a step of the search (timing noise on a shared machine).
@@ -761,7 +803,7 @@ public:
     KernelTuner(KernelKind kind, std::vector<TuneShape> shapes, const Options &opt,
                 const Halide::Target &target, Progress &progress)
         : kind_(std::move(kind)), shapes_(std::move(shapes)), opt_(opt), target_(target),
-          progress_(progress), knobs_(searched_knobs(kind_, opt.device)), rng_(opt.seed) {
+          progress_(progress), knobs_(knobs_to_search(kind_, opt)), rng_(opt.seed) {
         std::mt19937 data_rng(opt.seed);
         for (const TuneShape &s : shapes_) {
             timing_.push_back(make_timing_problem(s, data_rng));
@@ -822,6 +864,13 @@ public:
             improved = false;
             std::vector<KnobSpec> order = knobs_;
             std::shuffle(order.begin(), order.end(), rng_);
+            // Knobs with few values first: a kernel's share of the budget
+            // often fits only a few batches, and one sweep of chunk_outputs
+            // costs as much as every boolean and small knob together (a run
+            // in the other order never reached scratch_on_stack).
+            std::stable_sort(order.begin(), order.end(), [](const KnobSpec &a, const KnobSpec &b) {
+                return candidate_values(a).size() < candidate_values(b).size();
+            });
             for (const KnobSpec &knob : order) {
                 std::vector<int> values = candidate_values(knob);
                 const int now = current.at(knob.name);
@@ -904,6 +953,11 @@ public:
         for (size_t f = 1; f < finalists.size(); f++) {
             const std::vector<double> ratios = ratios_to_defaults(ms, f, {0, twin});
             const double cost = geometric_mean(ratios);
+            // Every finalist's worse ratio to the two defaults is printed, so
+            // a run that keeps the default shows which shape held it back.
+            progress_.note("  finalist " + describe(finalists[f]->candidate) + ": " +
+                           shape_ratios(ratios, true) +
+                           (never_slower(ratios) ? "" : " (slower than a default on the * shape)"));
             if (never_slower(ratios) && cost < best_cost) {
                 best = f, best_cost = cost, best_ratios = ratios;
             }
@@ -1155,7 +1209,7 @@ private:
         const std::string rows_knob = lppool::knob::min_parallel_rows.name;
         const std::string long_knob = lppool::knob::long_chunk_outputs.name;
         auto few_rows = [&](const Candidate &c, size_t s) {
-            return independent_rows(s) < c.at(rows_knob);
+            return independent_rows(s) < knob_value(c, lppool::knob::min_parallel_rows);
         };
         bool same_branches = true, any_few = false;
         for (size_t s = 0; s < shapes_.size(); s++) {
@@ -1443,7 +1497,7 @@ void write_json(const std::string &path, const Options &opt, const Halide::Targe
         j << (i ? "," : "") << "\n    \"" << tuners[i]->kind().key << "\": {";
         size_t k = 0;
         for (const auto &[name, value] : tuners[i]->chosen()) {
-            const bool is_bool = std::string(name) == lppool::knob::gpu_stage_powers.name;
+            const bool is_bool = knob_spec(name).is_bool;
             j << (k++ ? ", " : "") << "\"" << name << "\": "
               << (is_bool ? (value ? "true" : "false") : std::to_string(value));
         }
@@ -1488,7 +1542,7 @@ void print_table(const std::vector<ShapeResult> &results, const Options &opt) {
 const char *kUsage =
     "usage: lppool-tune [--shape N,C,L,K,S,p,dtype,layout,pass]... [--budget SECONDS]\n"
     "                   [--seed N] [--repeats N] [--output FILE] [--device cpu|cuda|opencl]\n"
-    "                   [--peers all|none|NAME[,NAME...]] [--quiet]\n"
+    "                   [--peers all|none|NAME[,NAME...]] [--knobs NAME[,NAME...]] [--quiet]\n"
     "Tunes the schedule knobs for the given shapes (default: the benchmark's cases)\n"
     "and writes a tuned-parameters file for -DLPPOOL_TUNED_PARAMS=FILE.\n"
     "  --shape     dtype f32|f64, layout rows|channels_last, pass forward|backward;\n"
@@ -1499,7 +1553,9 @@ const char *kUsage =
     "  --repeats   samples per measurement, median taken (default 7)\n"
     "  --output    default: schedules/tuned/<device>-<date>.json in the source tree\n"
     "  --peers     Halide autoschedulers to compare with (default all:\n"
-    "              Adams2019,Mullapudi2016,Li2018)\n";
+    "              Adams2019,Mullapudi2016,Li2018)\n"
+    "  --knobs     search only these knobs (comma-separated; the others keep\n"
+    "              their defaults)\n";
 
 Options parse_args(int argc, char **argv) {
     Options opt;
@@ -1550,6 +1606,20 @@ Options parse_args(int argc, char **argv) {
                         throw std::invalid_argument("--peers: unknown autoscheduler \"" + p +
                                                     "\" (Adams2019, Mullapudi2016, Li2018)");
                     }
+                }
+            }
+        } else if (a == "--knobs") {
+            opt.only_knobs = split(value(i), ',');
+            for (const std::string &name : opt.only_knobs) {
+                std::string known;
+                bool found = false;
+                for (const KnobSpec &spec : lppool::kAllKnobs) {
+                    known += (known.empty() ? "" : ", ") + std::string(spec.name);
+                    found = found || name == spec.name;
+                }
+                if (!found) {
+                    throw std::invalid_argument("--knobs: unknown knob \"" + name + "\" (" +
+                                                known + ")");
                 }
             }
         } else if (a == "--quiet") {
