@@ -222,13 +222,31 @@ std::vector<KnobSpec> searched_knobs(const KernelKind &k, Device device) {
 
 using Candidate = std::map<std::string, int>;
 
-const KnobSpec &knob_spec(const std::string &name) {
+// The knob named `name` in tunable_knobs.def, or nullptr.
+const KnobSpec *find_knob(const std::string &name) {
     for (const KnobSpec &spec : lppool::kAllKnobs) {
         if (name == spec.name) {
-            return spec;
+            return &spec;
         }
     }
-    throw std::logic_error("no knob named " + name);
+    return nullptr;
+}
+
+const KnobSpec &knob_spec(const std::string &name) {
+    const KnobSpec *spec = find_knob(name);
+    if (!spec) {
+        throw std::logic_error("no knob named " + name);
+    }
+    return *spec;
+}
+
+// "vector_multiple, chunk_outputs, ...": every knob, for error messages.
+std::string knob_names() {
+    std::string names;
+    for (const KnobSpec &spec : lppool::kAllKnobs) {
+        names += (names.empty() ? "" : ", ") + std::string(spec.name);
+    }
+    return names;
 }
 
 std::vector<int> candidate_values(const KnobSpec &spec) {
@@ -1611,15 +1629,9 @@ Options parse_args(int argc, char **argv) {
         } else if (a == "--knobs") {
             opt.only_knobs = split(value(i), ',');
             for (const std::string &name : opt.only_knobs) {
-                std::string known;
-                bool found = false;
-                for (const KnobSpec &spec : lppool::kAllKnobs) {
-                    known += (known.empty() ? "" : ", ") + std::string(spec.name);
-                    found = found || name == spec.name;
-                }
-                if (!found) {
+                if (!find_knob(name)) {
                     throw std::invalid_argument("--knobs: unknown knob \"" + name + "\" (" +
-                                                known + ")");
+                                                knob_names() + ")");
                 }
             }
         } else if (a == "--quiet") {
