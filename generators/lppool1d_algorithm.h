@@ -197,6 +197,7 @@ struct ForwardStages {
     Halide::Func magnitude;        // |x|, zero beyond L (a partial window = zero padding)
     Halide::Func powered;          // |x|^p, once per input element (shared by overlapping
                                    // windows); NaN and Inf inputs pass through as themselves
+    Halide::Func window_terms;     // (x, k): |x|^p of window x's k-th element, as summed
     Halide::Func power_sum;        // sum of |x|^p over each window
     Halide::Func unscaled;         // power_sum^(1/p): the plain formula, no rescue
     Halide::Func plain;            // unscaled with the NaN/Inf rules applied
@@ -248,13 +249,21 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
 
     st.window = RDom(0, shape.kernel_size, "k");
     Expr element = x * shape.stride + st.window;
+    // A Func of its own, so a schedule can compute a window's terms where
+    // it sums them and they still are what powered computes: inlined into
+    // the strict_float sum below, |x|^p would be compiled strict too (other
+    // bits than a staged powered for non-integer p, and slower).
+    Var k("k");
+    st.window_terms = Func("window_terms");
+    st.window_terms(x, k, c, n) = st.powered(x * shape.stride + k, c, n);
     st.power_sum = Func("power_sum");
     st.power_sum(x, c, n) = zero;
     // In order, k = 0, 1, ...: without strict_float, fast-math lets LLVM
     // reassociate the sum differently in vector bodies and scalar tails, so
     // a window's bits would depend on where it falls in the buffer (and a
     // stream of short blocks would not match the whole signal).
-    st.power_sum(x, c, n) = Halide::strict_float(st.power_sum(x, c, n) + st.powered(element, c, n));
+    st.power_sum(x, c, n) =
+        Halide::strict_float(st.power_sum(x, c, n) + st.window_terms(x, st.window, c, n));
 
     st.unscaled = Func("unscaled");
     st.unscaled(x, c, n) = root_of(st.power_sum(x, c, n), shape.p);

@@ -50,6 +50,8 @@ public:
     GeneratorParam<int> unroll_vectors{int_knob(lppool::knob::unroll_vectors)};
     GeneratorParam<bool> scratch_on_stack{lppool::knob::scratch_on_stack.name,
                                           lppool::knob::scratch_on_stack.default_value != 0};
+    GeneratorParam<bool> stage_powers{lppool::knob::stage_powers.name,
+                                      lppool::knob::stage_powers.default_value != 0};
     GeneratorParam<int> gpu_tile_outputs{int_knob(lppool::knob::gpu_tile_outputs)};
     GeneratorParam<int> gpu_tile_channels{int_knob(lppool::knob::gpu_tile_channels)};
     GeneratorParam<int> gpu_tile_positions{int_knob(lppool::knob::gpu_tile_positions)};
@@ -65,6 +67,7 @@ protected:
         k.long_chunk_outputs = long_chunk_outputs;
         k.unroll_vectors = unroll_vectors;
         k.scratch_on_stack = scratch_on_stack;
+        k.stage_powers = stage_powers;
         k.window_vectorization = window_vectorization;
         return k;
     }

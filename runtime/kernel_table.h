@@ -52,9 +52,9 @@ struct ForwardKernelChoice {
 // One device's kernels: pairs[dtype][layout] (dtype 0 = f32, 1 = f64;
 // layout 0 = rows, 1 = channels-last), the alternative rows forward per
 // dtype (CPU: along-window, for wide windows; GPU: without shared-memory
-// staging, for spans that do not fit it), and the rows forward for
-// overlapping windows and the one for short rows (CPU only; null where the
-// rows forward serves them).
+// staging, for spans that do not fit it), and the rows forwards for
+// overlapping windows, short rows and long signals (CPU only; null where
+// the rows forward serves them).
 // GPU only: staging_tile_outputs[dtype] is the staged rows forward kernel's
 // gpu_tile_outputs, which the staging rule needs (set by the build from each
 // kernel's generator parameters, tuned or not: LPPOOL_STAGING_TILE_<api>_<dtype>).
@@ -63,6 +63,7 @@ struct DeviceKernels {
     ForwardKernelChoice rows_alternative[2];
     ForwardKernelChoice rows_overlapping[2];
     ForwardKernelChoice rows_short[2];
+    ForwardKernelChoice rows_long[2];
     int staging_tile_outputs[2];
 };
 
@@ -78,6 +79,7 @@ struct DeviceKernels {
            "f64_channels_last_" label}}},                                                     \
         {{lppool1d_forward_f32_rows_unstaged_##api, "f32_rows_unstaged_" label},              \
          {lppool1d_forward_f64_rows_unstaged_##api, "f64_rows_unstaged_" label}},             \
+        {{nullptr, nullptr}, {nullptr, nullptr}},                                             \
         {{nullptr, nullptr}, {nullptr, nullptr}},                                             \
         {{nullptr, nullptr}, {nullptr, nullptr}},                                             \
         {LPPOOL_STAGING_TILE_##api##_f32, LPPOOL_STAGING_TILE_##api##_f64},                   \

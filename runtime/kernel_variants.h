@@ -34,15 +34,28 @@ inline constexpr int64_t kShortRowOutputs = 256;
 
 inline bool short_rows(int64_t out_length) { return out_length < kShortRowOutputs; }
 
+// CPU, rows layout: calls of fewer independent rows (N * C) than this, one
+// long signal or a few (mono or stereo audio), run a kernel of their own
+// (windows neither wide nor overlapping, rows not short), the rows forward's
+// code compiled separately so a tuned file can give it its own knobs: the
+// default schedule runs them as tasks along L (min_parallel_rows = 8), and
+// they want other knobs than a batch does (case f of bench/, one row, K = 8:
+// 0.68x the time with stage_powers off, which costs case d 1.09x).
+inline constexpr int64_t kLongSignalRows = 8;
+
+inline bool long_signals(int64_t rows) { return rows < kLongSignalRows; }
+
 // Which build of the rows forward serves a CPU call (rows layout), the rules
 // above in their order of precedence: the runtime dispatches by it and
 // lppool-tune maps shapes to kernels by it.
-enum class CpuRowsForward { rows, wide_windows, overlapping, short_rows };
+enum class CpuRowsForward { rows, wide_windows, overlapping, short_rows, long_signals };
 
-inline CpuRowsForward cpu_rows_forward(int64_t kernel_size, int64_t stride, int64_t out_length) {
+inline CpuRowsForward cpu_rows_forward(int64_t kernel_size, int64_t stride, int64_t out_length,
+                                       int64_t rows) {
     if (kernel_size >= kMinWideWindow) return CpuRowsForward::wide_windows;
     if (overlapping_windows(kernel_size, stride)) return CpuRowsForward::overlapping;
     if (short_rows(out_length)) return CpuRowsForward::short_rows;
+    if (long_signals(rows)) return CpuRowsForward::long_signals;
     return CpuRowsForward::rows;
 }
 

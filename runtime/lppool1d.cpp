@@ -23,6 +23,8 @@
 #include "lppool1d_forward_f32_rows_short.h"
 #include "lppool1d_forward_f64_rows_overlapping.h"
 #include "lppool1d_forward_f64_rows_short.h"
+#include "lppool1d_forward_f32_rows_long.h"
+#include "lppool1d_forward_f64_rows_long.h"
 
 #include "call_context.h"
 #include "device_call.h"
@@ -60,6 +62,8 @@ const DeviceKernels kCpuKernels = {
      {lppool1d_forward_f64_rows_overlapping, "f64_rows_overlapping"}},
     {{lppool1d_forward_f32_rows_short, "f32_rows_short"},
      {lppool1d_forward_f64_rows_short, "f64_rows_short"}},
+    {{lppool1d_forward_f32_rows_long, "f32_rows_long"},
+     {lppool1d_forward_f64_rows_long, "f64_rows_long"}},
     {0, 0},  // no staging on the CPU
 };
 
@@ -129,19 +133,21 @@ const KernelPair &pick_kernels(Device device, const halide_buffer_t &x, bool cha
 }
 
 // The forward kernel: as pick_kernels, except in the rows layout on the CPU
-// large windows go to the along-window kernel, and overlapping windows and
-// short rows to their own builds of the rows kernel, and on a GPU spans too
-// large to stage in shared memory go to the kernel that reads |x| from
-// global memory instead.
+// large windows go to the along-window kernel, and overlapping windows,
+// short rows and long signals to their own builds of the rows kernel, and
+// on a GPU spans too large to stage in shared memory go to the kernel that
+// reads |x| from global memory instead.
 ForwardKernelChoice pick_forward(Device device, const halide_buffer_t &x, const halide_buffer_t &y,
                                  bool channels_last, int64_t kernel_size, int64_t stride) {
     const DeviceKernels &table = kernels_for(device);
     const int dtype = dtype_index(x);
     if (!channels_last && device == Device::cpu) {
-        switch (variants::cpu_rows_forward(kernel_size, stride, y.dim[0].extent)) {
+        const int64_t rows = int64_t(y.dim[1].extent) * y.dim[2].extent;
+        switch (variants::cpu_rows_forward(kernel_size, stride, y.dim[0].extent, rows)) {
         case variants::CpuRowsForward::wide_windows: return table.rows_alternative[dtype];
         case variants::CpuRowsForward::overlapping: return table.rows_overlapping[dtype];
         case variants::CpuRowsForward::short_rows: return table.rows_short[dtype];
+        case variants::CpuRowsForward::long_signals: return table.rows_long[dtype];
         case variants::CpuRowsForward::rows: break;
         }
     } else if (!channels_last && !variants::fits_gpu_staging(table.staging_tile_outputs[dtype],

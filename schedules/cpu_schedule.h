@@ -36,6 +36,7 @@ struct CpuKnobs {
     int long_chunk_outputs = knob::long_chunk_outputs.default_value;  // outputs per task along L
     int unroll_vectors = knob::unroll_vectors.default_value;  // vectors of a chunk unrolled together
     bool scratch_on_stack = knob::scratch_on_stack.default_value != 0;  // chunk buffers: pseudostack
+    bool stage_powers = knob::stage_powers.default_value != 0;  // forward: |x|^p per chunk, buffered
     WindowVectorization window_vectorization = WindowVectorization::AcrossOutputs;
 };
 
@@ -392,18 +393,37 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
         st.power_sum.vectorize(d.c, vec, guard);
         st.power_sum.update(0).reorder(d.c, st.window.x, d.x).vectorize(d.c, vec, guard);
     }
-    st.powered.compute_at(st.plain, v.chunk);
-    store_chunk_scratch(st.powered, knobs);
-    if (rows_layout) {
-        st.powered.vectorize(d.x, vec, TailStrategy::RoundUp);
-        st.powered.specialize(facts.dense_along_length);
+    // |x|^p staged per chunk is computed once for the K / S windows that
+    // read each element; unstaged, a window's terms are computed where it
+    // sums them, a vector at a time, which skips the chunk buffer's pass
+    // (its store and reload, and the elements between windows when S > K)
+    // and overlaps the input's loads with the sums' work.
+    if (knobs.stage_powers) {
+        st.powered.compute_at(st.plain, v.chunk);
+        store_chunk_scratch(st.powered, knobs);
+        if (rows_layout) {
+            st.powered.vectorize(d.x, vec, TailStrategy::RoundUp);
+            st.powered.specialize(facts.dense_along_length);
+        } else {
+            // Stored channels innermost like the input, so vectors across C
+            // are dense loads and stores (x innermost made each a
+            // stride-extent scatter).
+            st.powered.reorder_storage(d.c, d.x).reorder(d.c, d.x).vectorize(d.c, vec, guard);
+        }
+        specialize_exact_powers(st.powered, p);
     } else {
-        // Stored channels innermost like the input, so vectors across C are
-        // dense loads and stores (x innermost made each a stride-extent scatter).
-        st.powered.reorder_storage(d.c, d.x).reorder(d.c, d.x).vectorize(d.c, vec, guard);
+        // One vector of terms per window element: a fixed extent keeps the
+        // buffer in registers (bounds inference alone gave it a run-time
+        // size, a heap allocation per term vector).
+        const Var &lanes = rows_layout ? d.x : d.c;
+        st.window_terms.compute_at(st.power_sum, st.window.x)
+            .bound_extent(lanes, vec)
+            .vectorize(lanes);
+        specialize_exact_powers(st.window_terms, p);
+    }
+    if (!rows_layout) {
         st.plain.reorder_storage(d.c, d.x);
     }
-    specialize_exact_powers(st.powered, p);
 
     // Plain values, then the rescue scan.
     st.plain.compute_at(row_level);

@@ -8,9 +8,11 @@
 #include "lppool1d_forward_f32_rows.h"
 #include "lppool1d_forward_f32_rows_overlapping.h"
 #include "lppool1d_forward_f32_rows_short.h"
+#include "lppool1d_forward_f32_rows_long.h"
 #include "lppool1d_forward_f64_rows.h"
 #include "lppool1d_forward_f64_rows_overlapping.h"
 #include "lppool1d_forward_f64_rows_short.h"
+#include "lppool1d_forward_f64_rows_long.h"
 
 using test::Layout;
 using test::check_forward_case;
@@ -176,7 +178,8 @@ using RowsForward = int (*)(const void *, halide_buffer_t *, double, int32_t, in
 using VariantCase = std::tuple<int, int, int, bool>;  // K, S, L, ceil_mode
 
 // The pool's result equals, bit for bit, what a separately built variant of
-// the rows kernel (overlapping windows, short rows) gives called directly,
+// the rows kernel (overlapping windows, short rows, long signals) gives
+// called directly,
 // and what the rows kernel gives on the same call (they are one code with
 // separate knobs, so a tuned file changes speed, never bits: the stream
 // relies on it).
@@ -210,6 +213,10 @@ const std::initializer_list<VariantCase> kOverlappingCases = {
 // overlapping; the last is one output short of the rows kernel's class.
 const std::initializer_list<VariantCase> kShortRowCases = {
     {4, 4, 256, false}, {3, 5, 101, true}, {1, 1, 1, false}, {8, 8, 2040, false}, {63, 63, 2000, true}};
+// Long signals: the helper's 2 x 3 rows, windows neither wide nor
+// overlapping, at least kShortRowOutputs outputs (the first exactly that).
+const std::initializer_list<VariantCase> kLongSignalCases = {
+    {4, 4, 1024, false}, {8, 8, 65539, true}, {3, 5, 4001, true}, {1, 1, 300, false}, {63, 63, 20000, true}};
 
 }  // namespace
 
@@ -228,6 +235,16 @@ TEST_CASE("forward: short rows take their own build of the rows kernel, same bit
                                 kShortRowCases, rng);
     check_variant_kernel<double>(lppool1d_forward_f64_rows, lppool1d_forward_f64_rows_short,
                                  kShortRowCases, rng);
+}
+
+TEST_CASE("forward: long signals (few rows) take their own build of the rows kernel, same bits",
+          "[forward]") {
+    static_assert(2 * 3 < lppool::variants::kLongSignalRows, "the helper's 2 x 3 rows must be few");
+    std::mt19937 rng(9);
+    check_variant_kernel<float>(lppool1d_forward_f32_rows, lppool1d_forward_f32_rows_long,
+                                kLongSignalCases, rng);
+    check_variant_kernel<double>(lppool1d_forward_f64_rows, lppool1d_forward_f64_rows_long,
+                                 kLongSignalCases, rng);
 }
 
 TEST_CASE("forward: a window's bits do not depend on where it falls in the buffer", "[forward]") {

@@ -11,6 +11,7 @@ file(MAKE_DIRECTORY ${WORK_DIR})
 set(kernels [=[{
     "forward_f32_rows": {"vector_multiple": 4, "chunk_outputs": 512, "min_parallel_rows": 4, "long_chunk_outputs": 8192, "unroll_vectors": 2, "scratch_on_stack": true},
     "backward_f64_channels_last": {"min_parallel_rows": 2},
+    "forward_f64_rows_long": {"stage_powers": false},
     "forward_f32_rows_cuda": {"gpu_tile_outputs": 256, "gpu_stage_powers": false}
   }]=])
 set(valid "{\n  \"format\": \"lppool-tuned-params\",\n  \"version\": 1,\n  \"schedule_hash\": \"${hash}\",\n  \"target\": \"x86-64-linux-avx2\",\n  \"date\": \"2026-11-27T00:00:00Z\",\n  \"kernels\": ${kernels}\n}\n")
@@ -50,7 +51,7 @@ function(replace out_var from to)
   set(${out_var} "${text}" PARENT_SCOPE)
 endfunction()
 
-check(valid pass "valid: 3 kernels tuned on x86-64-linux-avx2.*forward_f32_rows: chunk_outputs=512;long_chunk_outputs=8192;min_parallel_rows=4;scratch_on_stack=true;unroll_vectors=2;vector_multiple=4.*forward_f32_rows_cuda: gpu_stage_powers=false;gpu_tile_outputs=256" "${valid}")
+check(valid pass "valid: 4 kernels tuned on x86-64-linux-avx2.*forward_f32_rows: chunk_outputs=512;long_chunk_outputs=8192;min_parallel_rows=4;scratch_on_stack=true;unroll_vectors=2;vector_multiple=4.*forward_f64_rows_long: stage_powers=false.*forward_f32_rows_cuda: gpu_stage_powers=false;gpu_tile_outputs=256" "${valid}")
 check(empty fail "not a tuned-parameters JSON object" "")
 check(not_json fail "not a tuned-parameters JSON object" "chunk_outputs=512\n")
 string(SUBSTRING "${valid}" 0 120 truncated)
@@ -64,7 +65,7 @@ replace(text "\"date\": \"2026-11-27T00:00:00Z\"," "")
 check(missing_date fail "missing \"date\"" "${text}")
 replace(text "${hash}" "0123456789abcdef")
 check(stale fail "stale: tuned against schedule sources with hash 0123456789abcdef.*LPPOOL_TUNED_ALLOW_STALE" "${text}")
-check(stale_allowed pass "(used anyway.*valid: 3 kernels|valid: 3 kernels.*used anyway)" "${text}" -DALLOW_STALE=ON)
+check(stale_allowed pass "(used anyway.*valid: 4 kernels|valid: 4 kernels.*used anyway)" "${text}" -DALLOW_STALE=ON)
 replace(text "\"forward_f32_rows\":" "\"forward_f16_rows\":")
 check(unknown_kernel fail "unknown kernel \"forward_f16_rows\"" "${text}")
 replace(text "\"chunk_outputs\": 512" "\"unroll\": 4")

@@ -168,13 +168,14 @@ KernelKind kernel_for(const TuneShape &s, Device device) {
             (channels_last ? "channels_last" : "rows");
     using lppool::variants::CpuRowsForward;
     if (!s.backward && !channels_last && device == Device::cpu) {
-        switch (lppool::variants::cpu_rows_forward(s.K, s.S, s.out_length())) {
+        switch (lppool::variants::cpu_rows_forward(s.K, s.S, s.out_length(), s.N * s.C)) {
         case CpuRowsForward::wide_windows:
             k.key += "_wide_windows";
             k.window = lppool::WindowVectorization::AlongWindow;
             break;
         case CpuRowsForward::overlapping: k.key += "_overlapping"; break;
         case CpuRowsForward::short_rows: k.key += "_short"; break;
+        case CpuRowsForward::long_signals: k.key += "_long"; break;
         case CpuRowsForward::rows: break;
         }
     } else if (!s.backward && !channels_last &&
@@ -197,13 +198,17 @@ std::vector<KnobSpec> searched_knobs(const KernelKind &k, Device device) {
                                        knob::min_parallel_rows, knob::long_chunk_outputs};
         // Windows vectorized along themselves have no chunk buffers and no
         // vector loop over outputs; channels-last vectors run across C, and
-        // its backward reads y and dy in place (cpu_schedule.h).
+        // its backward reads y and dy in place; only forwards sum |x|^p
+        // (cpu_schedule.h).
         if (k.window == lppool::WindowVectorization::AcrossOutputs) {
             if (k.layout == Layout::Rows) {
                 knobs.push_back(knob::unroll_vectors);
             }
             if (k.layout == Layout::Rows || !k.backward) {
                 knobs.push_back(knob::scratch_on_stack);
+            }
+            if (!k.backward) {
+                knobs.push_back(knob::stage_powers);
             }
         }
         return knobs;
@@ -292,6 +297,7 @@ KernelConfig config_for(const KernelKind &kind, const Candidate &c) {
     config.cpu.long_chunk_outputs = value(knob::long_chunk_outputs);
     config.cpu.unroll_vectors = value(knob::unroll_vectors);
     config.cpu.scratch_on_stack = value(knob::scratch_on_stack) != 0;
+    config.cpu.stage_powers = value(knob::stage_powers) != 0;
     config.gpu.tile_outputs = value(knob::gpu_tile_outputs);
     config.gpu.tile_channels = value(knob::gpu_tile_channels);
     config.gpu.tile_positions = value(knob::gpu_tile_positions);
@@ -1234,9 +1240,16 @@ private:
             same_branches = same_branches && few_rows(from, s) == few_rows(to, s);
             any_few = any_few || few_rows(to, s);
         }
+        // A forward without staged powers has no chunk buffer to place.
+        const std::string stack_knob = lppool::knob::scratch_on_stack.name;
+        const bool chunk_buffers =
+            kind_.backward || knob_value(to, lppool::knob::stage_powers) != 0;
         for (const auto &[name, value] : to) {
             if (value == from.at(name)) continue;
-            if (name == rows_knob ? !same_branches : name == long_knob ? any_few : true) {
+            if (name == rows_knob   ? !same_branches
+                : name == long_knob ? any_few
+                : name == stack_knob ? chunk_buffers
+                                     : true) {
                 return true;
             }
         }
