@@ -169,6 +169,11 @@ function(lppool_load_tuned_params file source_dir allow_stale)
             else ()
               set(value false)
             endif ()
+            # Unstaged terms are a fixed vector across C in channels-last:
+            # the forward generator refuses them (a build-time error).
+            if (knob STREQUAL "stage_powers" AND NOT value AND kernel MATCHES "channels_last")
+              _lppool_tuned_fail(${file} "${where} = false: only rows-layout forwards compute |x|^p unstaged")
+            endif ()
           else ()
             if (NOT value_type STREQUAL "NUMBER" OR NOT value MATCHES "^-?[0-9]+$")
               _lppool_tuned_fail(${file} "${where} must be an integer, not ${value}")

@@ -198,8 +198,8 @@ std::vector<KnobSpec> searched_knobs(const KernelKind &k, Device device) {
                                        knob::min_parallel_rows, knob::long_chunk_outputs};
         // Windows vectorized along themselves have no chunk buffers and no
         // vector loop over outputs; channels-last vectors run across C, and
-        // its backward reads y and dy in place; only forwards sum |x|^p
-        // (cpu_schedule.h).
+        // its backward reads y and dy in place; only rows-layout forwards
+        // can sum |x|^p unstaged (cpu_schedule.h, the forward generator).
         if (k.window == lppool::WindowVectorization::AcrossOutputs) {
             if (k.layout == Layout::Rows) {
                 knobs.push_back(knob::unroll_vectors);
@@ -207,7 +207,7 @@ std::vector<KnobSpec> searched_knobs(const KernelKind &k, Device device) {
             if (k.layout == Layout::Rows || !k.backward) {
                 knobs.push_back(knob::scratch_on_stack);
             }
-            if (!k.backward) {
+            if (!k.backward && k.layout == Layout::Rows) {
                 knobs.push_back(knob::stage_powers);
             }
         }
