@@ -179,10 +179,9 @@ using VariantCase = std::tuple<int, int, int, bool>;  // K, S, L, ceil_mode
 
 // The pool's result equals, bit for bit, what a separately built variant of
 // the rows kernel (overlapping windows, short rows, long signals) gives
-// called directly,
-// and what the rows kernel gives on the same call (they are one code with
-// separate knobs, so a tuned file changes speed, never bits: the stream
-// relies on it).
+// called directly, and what the rows kernel gives on the same call (they are
+// one code with separate knobs, so a tuned file changes speed, never bits:
+// the stream relies on it).
 template <typename T>
 void check_variant_kernel(RowsForward rows, RowsForward variant,
                           std::initializer_list<VariantCase> cases, std::mt19937 &rng) {
