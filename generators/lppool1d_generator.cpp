@@ -9,8 +9,6 @@
 // Buffers are (L, C, N) innermost first with mins of 0. The output length is
 // the output buffer's extent: the caller (runtime/) decides floor or ceil mode
 // and checks it is at most the number of windows starting inside the input.
-#include <stdexcept>
-
 #include "Halide.h"
 #include "lppool1d_pipeline.h"
 
@@ -106,15 +104,6 @@ public:
     GeneratorOutput<Buffer<T, 3>> output{"output"};
 
     void generate() {
-        // Unstaged terms are a fixed vector along the vector loop: across C
-        // in channels-last, where it would read past the last channel.
-        const Layout layout_value = this->layout;
-        const bool staged = this->stage_powers;
-        if (layout_value == Layout::ChannelsLast && !staged) {
-            throw std::invalid_argument(
-                "stage_powers=false is for the rows layout only: a channels-last forward "
-                "stages |x|^p (its vectors run across C)");
-        }
         lppool::build_forward(input, p, kernel_size, stride, output, this->config(),
                               lppool::ShapeEstimates{}, get_target());
     }

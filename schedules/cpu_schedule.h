@@ -302,9 +302,17 @@ inline void schedule_rescue_scan(ForwardStages &st, const Halide::LoopLevel &row
         s.specialize(p >= Halide::Expr(1.0));
     }
 
-    // A flagged block's rescue terms, a vector of windows at a time.
+    // A flagged block's rescue terms, a vector of windows at a time. Their
+    // buffers are allocated per block, flagged or not (Halide 14 tests the
+    // RDom's predicate inside the allocation), so a fixed extent of one
+    // block keeps them on the stack: with the extent left to bounds
+    // inference, every block of the rows layout made two heap calls, 1M per
+    // call of case (e), 12% of its time in the runtime's allocator.
     for (Func f : {st.rescue_max_bits, st.rescue_sum}) {
         f.compute_at(st.pooled_blocks, st.rescued_blocks.x).vectorize(d.x, block_vec, guard);
+        if (!channels_last) {
+            f.bound_extent(d.x, kRescueBlockWindows);
+        }
         f.update(0).reorder(d.x, st.window.x).vectorize(d.x, block_vec, guard);
     }
     st.rescue_bounds.compute_root();
@@ -412,13 +420,17 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
         }
         specialize_exact_powers(st.powered, p);
     } else {
+        // Channels-last vectors run across C: a fixed vector of terms there
+        // would read past the last channel.
+        _halide_user_assert(rows_layout)
+            << "stage_powers=false is for the rows layout only: a channels-last forward "
+               "stages |x|^p (its vectors run across C)";
         // One vector of terms per window element: a fixed extent keeps the
         // buffer in registers (bounds inference alone gave it a run-time
         // size, a heap allocation per term vector).
-        const Var &lanes = rows_layout ? d.x : d.c;
         st.window_terms.compute_at(st.power_sum, st.window.x)
-            .bound_extent(lanes, vec)
-            .vectorize(lanes);
+            .bound_extent(d.x, vec)
+            .vectorize(d.x);
         specialize_exact_powers(st.window_terms, p);
     }
     if (!rows_layout) {
