@@ -49,12 +49,17 @@ struct ForwardKernelChoice {
     const char *name;
 };
 
+struct BackwardKernelChoice {
+    BackwardKernel backward;
+    const char *name;
+};
+
 // One device's kernels: pairs[dtype][layout] (dtype 0 = f32, 1 = f64;
 // layout 0 = rows, 1 = channels-last), the alternative rows forward per
 // dtype (CPU: along-window, for wide windows; GPU: without shared-memory
 // staging, for spans that do not fit it), and the rows forwards for
-// overlapping windows, short rows and long signals (CPU only; null where
-// the rows forward serves them).
+// overlapping windows, short rows and long signals, and the rows backward
+// for overlapping windows (CPU only; null where the rows kernels serve them).
 // GPU only: staging_tile_outputs[dtype] is the staged rows forward kernel's
 // gpu_tile_outputs, which the staging rule needs (set by the build from each
 // kernel's generator parameters, tuned or not: LPPOOL_STAGING_TILE_<api>_<dtype>).
@@ -65,6 +70,7 @@ struct DeviceKernels {
     ForwardKernelChoice rows_short[2];
     ForwardKernelChoice rows_long[2];
     int staging_tile_outputs[2];
+    BackwardKernelChoice rows_overlapping_backward[2];
 };
 
 #define LPPOOL_GPU_KERNELS(api, label)                                                        \
@@ -83,6 +89,7 @@ struct DeviceKernels {
         {{nullptr, nullptr}, {nullptr, nullptr}},                                             \
         {{nullptr, nullptr}, {nullptr, nullptr}},                                             \
         {LPPOOL_STAGING_TILE_##api##_f32, LPPOOL_STAGING_TILE_##api##_f64},                   \
+        {{nullptr, nullptr}, {nullptr, nullptr}},                                             \
     }
 
 #ifdef LPPOOL_WITH_CUDA

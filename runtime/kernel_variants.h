@@ -59,6 +59,21 @@ inline CpuRowsForward cpu_rows_forward(int64_t kernel_size, int64_t stride, int6
     return CpuRowsForward::rows;
 }
 
+// Which build of the rows backward serves a CPU call (rows layout):
+// overlapping windows (the forward's rule) run the rows backward's code
+// compiled separately, so a tuned file can give it its own knobs: each
+// element gathers ceil(K / S) windows there, one division each, against one
+// for S = K (bench/ in JIT: vector_multiple 4 with the chunk buffers on the
+// stack ran (h_a) and (h_d), K = S = 4, in 0.87x and 0.63x the default's
+// time, and (h_e), K = 16, S = 1, in 1.04x). Same bits: same algorithm,
+// and each element's sum over its windows is in the same order.
+enum class CpuRowsBackward { rows, overlapping };
+
+inline CpuRowsBackward cpu_rows_backward(int64_t kernel_size, int64_t stride) {
+    return overlapping_windows(kernel_size, stride) ? CpuRowsBackward::overlapping
+                                                    : CpuRowsBackward::rows;
+}
+
 // Channels-last kernels (C contiguous, L not) pay off with at least a
 // vector's worth of channels. With fewer (stereo audio), the rows kernel's
 // strided loads along L win: interleaved stereo (case g of bench/) ran

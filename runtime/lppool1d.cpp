@@ -13,6 +13,8 @@
 #include "lppool1d_backward_f32_rows.h"
 #include "lppool1d_backward_f64_channels_last.h"
 #include "lppool1d_backward_f64_rows.h"
+#include "lppool1d_backward_f32_rows_overlapping.h"
+#include "lppool1d_backward_f64_rows_overlapping.h"
 #include "lppool1d_forward_f32_channels_last.h"
 #include "lppool1d_forward_f32_rows.h"
 #include "lppool1d_forward_f64_channels_last.h"
@@ -34,6 +36,7 @@ namespace lppool {
 namespace {
 
 using detail::DeviceKernels;
+using detail::BackwardKernelChoice;
 using detail::ForwardKernelChoice;
 using detail::KernelPair;
 #ifdef LPPOOL_WITH_CUDA
@@ -65,6 +68,8 @@ const DeviceKernels kCpuKernels = {
     {{lppool1d_forward_f32_rows_long, "f32_rows_long"},
      {lppool1d_forward_f64_rows_long, "f64_rows_long"}},
     {0, 0},  // no staging on the CPU
+    {{lppool1d_backward_f32_rows_overlapping, "f32_rows_overlapping"},
+     {lppool1d_backward_f64_rows_overlapping, "f64_rows_overlapping"}},
 };
 
 const DeviceKernels &kernels_for(Device device) {
@@ -156,6 +161,19 @@ ForwardKernelChoice pick_forward(Device device, const halide_buffer_t &x, const 
     }
     const KernelPair &k = pick_kernels(device, x, channels_last);
     return {k.forward, k.name};
+}
+
+// The backward kernel: as pick_kernels, except that on the CPU overlapping
+// windows in the rows layout go to their own build of the rows backward.
+BackwardKernelChoice pick_backward(Device device, const halide_buffer_t &x, bool channels_last,
+                                   int64_t kernel_size, int64_t stride) {
+    if (!channels_last && device == Device::cpu &&
+        variants::cpu_rows_backward(kernel_size, stride) ==
+            variants::CpuRowsBackward::overlapping) {
+        return kernels_for(device).rows_overlapping_backward[dtype_index(x)];
+    }
+    const KernelPair &k = pick_kernels(device, x, channels_last);
+    return {k.backward, k.name};
 }
 
 // Host memory is what CPU kernels read and write.
@@ -465,7 +483,8 @@ int run_cpu_forward(const PoolParams &params, halide_buffer_t &x3, halide_buffer
 
 void LPPool1d::launch_backward(halide_buffer_t &x3, halide_buffer_t &y3, halide_buffer_t &dy3,
                                halide_buffer_t &dx3) const {
-    const KernelPair &k = pick_kernels(device_, x3, is_channels_last({&x3, &y3, &dy3, &dx3}));
+    const auto k = pick_backward(device_, x3, is_channels_last({&x3, &y3, &dy3, &dx3}),
+                                 params_.kernel_size, params_.stride);
     const int64_t length = x3.dim[0].extent;
     detail::CallContext ctx;
     std::optional<detail::DeviceCall> transfers;

@@ -28,6 +28,7 @@ for dtype in f32 f64; do
   done
   gen "lppool1d_forward_${dtype}_rows_wide_windows" "lppool1d_forward_${dtype}" layout=rows window_vectorization=along_window &
   gen "lppool1d_forward_${dtype}_rows_overlapping" "lppool1d_forward_${dtype}" layout=rows &
+  gen "lppool1d_backward_${dtype}_rows_overlapping" "lppool1d_backward_${dtype}" layout=rows &
   gen "lppool1d_forward_${dtype}_rows_short" "lppool1d_forward_${dtype}" layout=rows &
   gen "lppool1d_forward_${dtype}_rows_long" "lppool1d_forward_${dtype}" layout=rows &
   gen "lppool1d_backward_autodiff_${dtype}" "lppool1d_backward_autodiff_${dtype}" &

@@ -4,10 +4,69 @@
 
 #include "lppool1d_backward_autodiff_f32.h"
 #include "lppool1d_backward_autodiff_f64.h"
+#include "lppool1d_backward_f32_rows.h"
+#include "lppool1d_backward_f32_rows_overlapping.h"
+#include "lppool1d_backward_f64_rows.h"
+#include "lppool1d_backward_f64_rows_overlapping.h"
 #include "grid_checks.h"
+#include "kernel_variants.h"
 
 using test::Layout;
 using test::backward_tolerance;
+
+namespace {
+
+using RowsBackward = int (*)(const void *, halide_buffer_t *, halide_buffer_t *, halide_buffer_t *,
+                             double, int32_t, int32_t, halide_buffer_t *);
+
+// The pool's gradient for overlapping windows equals, bit for bit, what the
+// separately built overlapping-windows backward gives called directly, and
+// what the rows backward gives on the same call (one code, separate knobs:
+// a tuned file changes speed, never results), and matches the reference.
+template <typename T>
+void check_overlapping_backward(RowsBackward rows, RowsBackward overlapping, std::mt19937 &rng) {
+    for (auto [K, S, L, ceil_mode] : {std::tuple<int, int, int, bool>{16, 1, 5000, false},
+                                      {5, 2, 777, true}, {63, 62, 4096, true}, {2, 1, 33, false}}) {
+        REQUIRE(lppool::variants::cpu_rows_backward(K, S) ==
+                lppool::variants::CpuRowsBackward::overlapping);
+        for (double p : {1.0, 2.0, 2.5, 0.5}) {
+            INFO("K=" << K << " S=" << S << " L=" << L << " p=" << p);
+            lppool::LPPool1d pool(p, K, S, ceil_mode);
+            auto x = test::make_tensor<T>(Layout::NCL, 3, 2, 3, L);
+            test::fill_random(x, rng);
+            auto y = pool.forward(x.buffer);
+            const int out = y.dim(0).extent();
+            auto dy = test::make_tensor<T>(Layout::NCL, 3, 2, 3, out);
+            test::fill_random(dy, rng);
+            auto y_tensor = test::make_tensor<T>(Layout::NCL, 3, 2, 3, out);
+            y_tensor.buffer.copy_from(y);
+            auto from_pool = test::make_tensor<T>(Layout::NCL, 3, 2, 3, L);
+            auto from_rows = test::make_tensor<T>(Layout::NCL, 3, 2, 3, L);
+            auto from_variant = test::make_tensor<T>(Layout::NCL, 3, 2, 3, L);
+            pool.backward(x.buffer, y, dy.buffer, from_pool.buffer);
+            for (auto [kernel, result] : {std::pair{rows, &from_rows}, {overlapping, &from_variant}}) {
+                REQUIRE(kernel(nullptr, x.buffer.raw_buffer(), y_tensor.buffer.raw_buffer(),
+                               dy.buffer.raw_buffer(), p, K, S, result->buffer.raw_buffer()) == 0);
+            }
+            REQUIRE(from_rows.storage == from_pool.storage);
+            REQUIRE(from_variant.storage == from_pool.storage);
+            auto want = reference::backward(x.to_reference(), y_tensor.to_reference(),
+                                            dy.to_reference(), p, K, S);
+            test::require_matches(from_pool, want.grad_x, backward_tolerance<T>(p), &want.magnitude);
+        }
+    }
+}
+
+}  // namespace
+
+TEST_CASE("backward: overlapping windows take their own build of the rows kernel, same bits",
+          "[backward]") {
+    std::mt19937 rng(9);
+    check_overlapping_backward<float>(lppool1d_backward_f32_rows,
+                                      lppool1d_backward_f32_rows_overlapping, rng);
+    check_overlapping_backward<double>(lppool1d_backward_f64_rows,
+                                       lppool1d_backward_f64_rows_overlapping, rng);
+}
 
 
 TEST_CASE("backward matches the float64 reference over the grid", "[backward][grid]") {
