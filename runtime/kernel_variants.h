@@ -64,9 +64,10 @@ inline CpuRowsForward cpu_rows_forward(int64_t kernel_size, int64_t stride, int6
 // compiled separately, so a tuned file can give it its own knobs: each
 // element gathers ceil(K / S) windows there, one division each, against one
 // for S = K (bench/ in JIT: vector_multiple 4 with the chunk buffers on the
-// stack ran (h_a) and (h_d), K = S = 4, in 0.87x and 0.63x the default's
-// time, and (h_e), K = 16, S = 1, in 1.04x). Same bits: same algorithm,
-// and each element's sum over its windows is in the same order.
+// stack ran (h_a) and (h_d), K = S = 4, in 0.87x and 0.64x the default's
+// time, but (h_e), K = 16, S = 1, in 1.04x; (h_e) wants unroll_vectors 4
+// instead, 0.97x). Same bits: same algorithm, and each element's sum over
+// its windows is in the same order.
 enum class CpuRowsBackward { rows, overlapping };
 
 inline CpuRowsBackward cpu_rows_backward(int64_t kernel_size, int64_t stride) {

@@ -35,8 +35,8 @@
 namespace lppool {
 namespace {
 
-using detail::DeviceKernels;
 using detail::BackwardKernelChoice;
+using detail::DeviceKernels;
 using detail::ForwardKernelChoice;
 using detail::KernelPair;
 #ifdef LPPOOL_WITH_CUDA
