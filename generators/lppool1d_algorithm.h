@@ -105,14 +105,17 @@ inline const int kExactIntegerPowers[] = {1, 2, 3, 4};
 
 // a^p for a >= 0. The exact-integer arms give the same value as pow() (to
 // rounding) but let a schedule that specializes on p fold them to multiplies.
-inline Halide::Expr power_of(const Halide::Expr &a, const Halide::Expr &p) {
+// `general_power`, when given, replaces pow_nonnegative(a, p) in the arm for
+// the other values of p.
+inline Halide::Expr power_of(const Halide::Expr &a, const Halide::Expr &p,
+                             const Halide::Expr &general_power = Halide::Expr()) {
     using namespace Halide;
     Expr pt = cast(a.type(), p);
     return select(pt == 1, a,
                   pt == 2, a * a,
                   pt == 3, a * a * a,
                   pt == 4, (a * a) * (a * a),
-                  pow_nonnegative(a, pt));
+                  general_power.defined() ? general_power : pow_nonnegative(a, pt));
 }
 
 // s^(1/p), with the same exact arms as power_of.
@@ -201,10 +204,11 @@ struct ForwardStages {
     Halide::Func power_sum;        // sum of |x|^p over each window
     Halide::Func unscaled;         // power_sum^(1/p): the plain formula, no rescue
     Halide::Func plain;            // unscaled with the NaN/Inf rules applied
-    Halide::Func pooled;           // the result (CPU form): pooled_blocks read per window
-    Halide::Func pooled_blocks;    // (window in block, block, c, n): plain, then a scan over
-                                   // the flagged blocks that rescues the windows that
-                                   // over- or underflowed
+    Halide::Func pooled;           // the result (CPU form): plain, or pooled_blocks in a
+                                   // flagged block
+    Halide::Func pooled_blocks;    // (window in block, block, c, n): written only by a scan
+                                   // over the flagged blocks, which rescues the windows
+                                   // that over- or underflowed and keeps the others' plain
     Halide::Func pooled_branch_free;  // the same result as one pure select per window, for
                                       // GPUs, where each thread holds its window anyway
     Halide::Func rescued_value;    // max * (sum (|x| / max)^p)^(1/p), the rescued result
@@ -241,11 +245,15 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
     st.magnitude(x, c, n) =
         select(inside, abs(input(min(x, shape.in_length - 1), c, n)), zero);
 
-    st.powered = Func("powered");
+    // Only pow() needs the non-finite test: the exact arms' products keep
+    // Inf and NaN as IEEE hardware does, and a test per term there cost a
+    // fifth of case (a)'s time (AOT, AVX2).
     // (A -0.0 from a vector abs passes through as itself: it sums as +0.0.)
-    Expr a_bits = fb.bits_of(st.magnitude(x, c, n));
-    st.powered(x, c, n) = select(a_bits >= inf_bits, st.magnitude(x, c, n),
-                                 power_of(st.magnitude(x, c, n), shape.p));
+    st.powered = Func("powered");
+    Expr a = st.magnitude(x, c, n);
+    st.powered(x, c, n) =
+        power_of(a, shape.p,
+                 select(fb.bits_of(a) >= inf_bits, a, pow_nonnegative(a, cast(t, shape.p))));
 
     st.window = RDom(0, shape.kernel_size, "k");
     Expr element = x * shape.stride + st.window;
@@ -307,14 +315,14 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
                                       y_bits < fb.bits_of(st.rescue_bounds()[0]));
     };
 
-    // CPU form: the plain values in blocks of kRescueBlockWindows windows,
-    // a flag per block (does any window in it need the rescue?), then a scan
-    // over the flagged blocks that recomputes each whole (so it vectorizes)
-    // and keeps the plain value of every window that did not need it. The
-    // common case pays one vectorized test per window and one branch per
-    // block. (A 2-D Func, so the flag test is a branch per block: Halide 14
-    // tests an RDom predicate inside the innermost loop, even one that
-    // depends only on an outer variable.)
+    // CPU form: a flag per block of kRescueBlockWindows windows (does any
+    // window in it need the rescue?), then a scan over the flagged blocks
+    // that recomputes each whole (so it vectorizes) and keeps the plain
+    // value of every window that did not need it; the result reads the plain
+    // value outside flagged blocks. The common case pays one vectorized test
+    // per window and one branch per block. (A 2-D Func, so the flag test is
+    // a branch per block: Halide 14 tests an RDom predicate inside the
+    // innermost loop, even one that depends only on an outer variable.)
     //
     // The blocks cover every window that starts inside the input, also those
     // past the output a consumer asks for (partial windows in floor mode):
@@ -340,18 +348,23 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
             cast<uint8_t>(likely(flagged < windows) &&
                           needs_rescue(st.plain(clamped(flagged), c, n))));
 
+    // Only the flagged blocks are written (no pure step: undef), so the
+    // common case stores nothing here; `pooled` reads a block only when its
+    // flag is set.
     st.pooled_blocks = Func("pooled_blocks");
-    st.pooled_blocks(in_block, block, c, n) = st.plain(clamped(window_at(in_block, block)), c, n);
+    st.pooled_blocks(in_block, block, c, n) = undef(t);
     st.rescued_blocks = RDom(0, blocks, "rescued_block");
     st.rescued_blocks.where(st.rescue_flags(st.rescued_blocks, c, n) != 0);
-    Expr kept = st.pooled_blocks(in_block, st.rescued_blocks, c, n);
+    Expr rescued_window = clamped(window_at(in_block, st.rescued_blocks));
+    Expr kept = st.plain(rescued_window, c, n);
     st.pooled_blocks(in_block, st.rescued_blocks, c, n) =
-        select(needs_rescue(kept),
-               st.rescued_value(clamped(window_at(in_block, st.rescued_blocks)), c, n), kept);
+        select(needs_rescue(kept), st.rescued_value(rescued_window, c, n), kept);
 
     st.pooled = Func("pooled");
+    Expr block_of_x = x / kRescueBlockWindows;
     st.pooled(x, c, n) =
-        st.pooled_blocks(x % kRescueBlockWindows, x / kRescueBlockWindows, c, n);
+        select(st.rescue_flags(block_of_x, c, n) != 0,
+               st.pooled_blocks(x % kRescueBlockWindows, block_of_x, c, n), st.plain(x, c, n));
 
     st.pooled_branch_free = Func("pooled_branch_free");
     st.pooled_branch_free(x, c, n) =

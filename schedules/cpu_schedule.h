@@ -53,18 +53,22 @@ struct RunTimeFacts {
 // per-lane gathers.
 inline const int kCommonWindowStrides[] = {1, 2, 4, 8};
 
-inline void specialize_common_strides(Halide::Stage stage, const Halide::Expr &stride) {
-    for (int s : kCommonWindowStrides) {
-        stage.specialize(stride == s);
-    }
-}
-
 // Adds one specialization per exact integer power. Specializations copy the
 // schedule they are made from, so call this after the stage is scheduled.
 inline void specialize_exact_powers(Halide::Stage stage, const Halide::Expr &p) {
     for (int v : kExactIntegerPowers) {
         stage.specialize(p == Halide::Expr(static_cast<double>(v)));
     }
+}
+
+// One specialization per common stride, each with the exact powers, then the
+// exact powers for the other strides.
+inline void specialize_common_strides_and_powers(Halide::Stage stage, const Halide::Expr &stride,
+                                                 const Halide::Expr &p) {
+    for (int s : kCommonWindowStrides) {
+        specialize_exact_powers(stage.specialize(stride == s), p);
+    }
+    specialize_exact_powers(stage, p);
 }
 
 // The backward's specializations: the exact powers, then p < 1 and p >= 1
@@ -195,8 +199,8 @@ inline std::pair<Halide::Stage, Halide::Stage> split_row_stage(
     return {few, s};
 }
 
-// How the stages after the plain values (block flags, blocks, rescue scan,
-// output copy) split a row: blocks of the rescue per parallel task along L
+// How the stages after the plain values (block flags, rescue scan, output)
+// split a row: blocks of the rescue per parallel task along L
 // (few rows), and vectors no wider than a block, so each stays inside one.
 struct RescueBlocking {
     int blocks_per_task;
@@ -237,10 +241,11 @@ inline Halide::LoopLevel schedule_output_rows(Halide::Func output, const Halide:
 }
 
 // The rescue over a row (rows layout) or batch item (channels-last), after
-// its plain values: the block flags (one vector reduction per block), the
-// plain values copied into blocks, then the scan, which enters only flagged
-// blocks and recomputes them as vectors. Each block touches only its own
-// values, so splitting the blocks across tasks races on nothing.
+// its plain values: the block flags (one vector reduction per block), then
+// the scan, which enters only flagged blocks and recomputes them as vectors
+// (the output reads those blocks, and the plain values elsewhere). Each
+// block touches only its own values, so splitting the blocks across tasks
+// races on nothing.
 inline void schedule_rescue_scan(ForwardStages &st, const Halide::LoopLevel &row_level,
                                  Layout layout, const Halide::Expr &p,
                                  const Halide::Expr &many_rows, const Dims &d,
@@ -252,8 +257,8 @@ inline void schedule_rescue_scan(ForwardStages &st, const Halide::LoopLevel &row
     Var in_block = st.pooled_blocks.args()[0], block = st.pooled_blocks.args()[1];
     Var task("rescue_task"), task_block("rescue_task_block");
 
-    // Flags and blocks: vectors along the windows (rows), or across the
-    // channels, stored innermost (channels-last).
+    // Flags: vectors along the windows (rows), or across the channels,
+    // stored innermost (channels-last), as the rescued blocks are.
     st.rescue_flags.compute_at(row_level);
     st.pooled_blocks.compute_at(row_level);
     if (channels_last) {
@@ -269,19 +274,13 @@ inline void schedule_rescue_scan(ForwardStages &st, const Halide::LoopLevel &row
             .split(d.c, flag_vectors, flag_lanes, vec, guard)
             .reorder(flag_lanes, st.block_window.x, flag_vectors, d.x)
             .vectorize(flag_lanes);
-        st.pooled_blocks.reorder_storage(d.c, in_block, block)
-            .reorder(d.c, in_block, block)
-            .vectorize(d.c, vec, guard);
+        st.pooled_blocks.reorder_storage(d.c, in_block, block);
     } else {
         st.rescue_flags.update(0).atomic().vectorize(st.block_window.x);
-        st.pooled_blocks.vectorize(in_block, block_vec);
     }
     for (Stage s : {Stage(st.rescue_flags), st.rescue_flags.update(0)}) {
         s.specialize(!many_rows).split(d.x, task, task_block, blocks_per_task, guard).parallel(task);
     }
-    st.pooled_blocks.specialize(!many_rows)
-        .split(block, task, task_block, blocks_per_task, guard)
-        .parallel(task);
 
     // The inner block loop keeps the RDom's name in both branches, so the
     // rescue terms below have one loop to be computed at.
@@ -396,7 +395,6 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
     if (rows_layout) {
         st.power_sum.vectorize(d.x, vec, guard);
         st.power_sum.update(0).reorder(d.x, st.window.x).vectorize(d.x, vec, guard);
-        specialize_common_strides(st.power_sum.update(0), facts.window_stride);
     } else {
         st.power_sum.vectorize(d.c, vec, guard);
         st.power_sum.update(0).reorder(d.c, st.window.x, d.x).vectorize(d.c, vec, guard);
@@ -440,8 +438,19 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
     // Plain values, then the rescue scan.
     st.plain.compute_at(row_level);
     auto [plain_few, plain_many] = split_row_stage(st.plain, layout, many_rows, d, v, knobs, vec);
-    specialize_exact_powers(plain_few, p);
-    specialize_exact_powers(plain_many, p);
+    // The strides are specialized here, on the stage whose loops are split
+    // into a steady state and a tail, not on the window sum inside it: there
+    // the steady state's end was the minimum over all strides' bounds, so at
+    // S = 4 the half of a row that the S = 8 version could not prove inside
+    // ran the clamped tail code, a gather per window term (AOT, AVX2, case
+    // (a) unstaged: 50% of samples).
+    for (Stage s : {plain_few, plain_many}) {
+        if (rows_layout) {
+            specialize_common_strides_and_powers(s, facts.window_stride, p);
+        } else {
+            specialize_exact_powers(s, p);
+        }
+    }
 
     schedule_rescue_scan(st, row_level, layout, p, many_rows, d, knobs, vec);
 }
