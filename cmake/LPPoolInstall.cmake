@@ -19,7 +19,7 @@ set(kernel_archives "")
 set(kernel_headers "")
 foreach (k IN LISTS production_kernels)
   list(APPEND kernel_archives $<TARGET_FILE:${k}>)
-  list(APPEND kernel_headers ${CMAKE_BINARY_DIR}/generators/${k}.h)
+  list(APPEND kernel_headers ${LPPOOL_KERNELS_DIR}/generators/${k}.h)
 endforeach ()
 list(APPEND kernel_archives $<TARGET_FILE:${halide_runtime}>)
 

@@ -41,6 +41,69 @@ endif ()
 set(LPPOOL_GPU_TILE_OUTPUTS 128 CACHE STRING
     "Threads per block along L of every GPU rows kernel (a tuned file can set it per kernel; the runtime's staging rule follows each kernel's value)")
 
+# Builds that change only how the C++ is compiled (the sanitizer stage of
+# scripts/reliability.sh) can link another build tree's kernels instead of
+# generating their own: Halide's code is not instrumented, and generating it
+# is most of a build's time. The other tree must be of these sources and
+# configured with the same kernel settings (checked here); the build runs its
+# build first, so its kernels are never stale.
+set(LPPOOL_KERNELS_FROM "" CACHE PATH
+    "A build tree of these sources whose kernels to link instead of generating them (same kernel settings)")
+set(LPPOOL_KERNELS_DIR ${CMAKE_BINARY_DIR})
+if (LPPOOL_KERNELS_FROM)
+  get_filename_component(LPPOOL_KERNELS_DIR ${LPPOOL_KERNELS_FROM} ABSOLUTE BASE_DIR ${CMAKE_BINARY_DIR})
+  if (NOT EXISTS ${LPPOOL_KERNELS_DIR}/CMakeCache.txt)
+    message(FATAL_ERROR "LPPOOL_KERNELS_FROM=${LPPOOL_KERNELS_FROM}: not a configured build tree "
+                        "(no CMakeCache.txt); configure and build it first")
+  endif ()
+  set(kernel_settings CMAKE_HOME_DIRECTORY LPPOOL_CPU_TARGETS LPPOOL_CUDA LPPOOL_OPENCL
+                      LPPOOL_CUDA_TARGET LPPOOL_OPENCL_TARGET LPPOOL_GPU_TILE_OUTPUTS
+                      LPPOOL_TUNED_PARAMS LPPOOL_TUNED_ALLOW_STALE LPPOOL_BUILD_BENCH
+                      LPPOOL_BUILD_EXAMPLES)
+  load_cache(${LPPOOL_KERNELS_DIR} READ_WITH_PREFIX from_ ${kernel_settings})
+  foreach (setting IN LISTS kernel_settings)
+    if (NOT "${from_${setting}}" STREQUAL "${${setting}}")
+      message(FATAL_ERROR "LPPOOL_KERNELS_FROM=${LPPOOL_KERNELS_FROM}: its ${setting} is "
+                          "\"${from_${setting}}\", this build's \"${${setting}}\"; its kernels "
+                          "would not be the ones this build asks for")
+    endif ()
+  endforeach ()
+  add_custom_target(lppool_kernels_from_build
+                    COMMAND ${CMAKE_COMMAND} --build ${LPPOOL_KERNELS_DIR}
+                    COMMENT "Bringing the kernels of ${LPPOOL_KERNELS_DIR} up to date"
+                    VERBATIM)
+  message(STATUS "LPPool: kernels linked from ${LPPOOL_KERNELS_DIR}, not generated")
+endif ()
+
+# One kernel (and, for the first, the shared Halide runtime) of the
+# LPPOOL_KERNELS_FROM tree, as the targets lppool_add_kernel would make.
+function(_lppool_import_kernel NAME)
+  file(RELATIVE_PATH subdir ${CMAKE_BINARY_DIR} ${CMAKE_CURRENT_BINARY_DIR})
+  set(dir ${LPPOOL_KERNELS_DIR}/${subdir})
+  get_property(runtime GLOBAL PROPERTY LPPOOL_HALIDE_RUNTIME)
+  set(files ${dir}/lib${NAME}.a ${dir}/${NAME}.h)
+  if (NOT runtime)
+    set(runtime ${NAME}.runtime)
+    list(APPEND files ${dir}/lib${runtime}.a)
+    add_library(${runtime} STATIC IMPORTED GLOBAL)
+    set_target_properties(${runtime} PROPERTIES IMPORTED_LOCATION ${dir}/lib${runtime}.a)
+    target_link_libraries(${runtime} INTERFACE Halide::Runtime Threads::Threads ${CMAKE_DL_LIBS})
+    add_dependencies(${runtime} lppool_kernels_from_build)
+    set_property(GLOBAL PROPERTY LPPOOL_HALIDE_RUNTIME ${runtime})
+  endif ()
+  foreach (file IN LISTS files)
+    if (NOT EXISTS ${file})
+      message(FATAL_ERROR "LPPOOL_KERNELS_FROM: ${file} does not exist; build "
+                          "${LPPOOL_KERNELS_DIR} first")
+    endif ()
+  endforeach ()
+  add_library(${NAME} STATIC IMPORTED GLOBAL)
+  set_target_properties(${NAME} PROPERTIES IMPORTED_LOCATION ${dir}/lib${NAME}.a)
+  target_include_directories(${NAME} INTERFACE ${dir})
+  target_link_libraries(${NAME} INTERFACE ${runtime})
+  add_dependencies(${NAME} lppool_kernels_from_build)
+endfunction()
+
 # lppool_add_kernel(<name> FROM <generator target> GENERATOR <gen>
 #                   [TARGETS <halide target>...] [AUTOSCHEDULER <plugin target>]
 #                   [PARAMS ...])
@@ -49,6 +112,10 @@ set(LPPOOL_GPU_TILE_OUTPUTS 128 CACHE STRING
 # its targets' device modules to it).
 function(lppool_add_kernel NAME)
   cmake_parse_arguments(ARG "" "FROM;GENERATOR;AUTOSCHEDULER" "PARAMS;TARGETS" ${ARGN})
+  if (LPPOOL_KERNELS_FROM)
+    _lppool_import_kernel(${NAME})
+    return()
+  endif ()
   if (NOT ARG_TARGETS)
     set(ARG_TARGETS ${LPPOOL_CPU_TARGETS})
   endif ()

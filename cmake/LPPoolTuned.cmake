@@ -72,6 +72,7 @@ function(lppool_tunable_kernel_names out_var)
       if (suffix STREQUAL "")
         list(APPEND names forward_${dtype}_rows_wide_windows forward_${dtype}_rows_overlapping
                           forward_${dtype}_rows_short forward_${dtype}_rows_long
+                          forward_${dtype}_rows_general_powers
                           backward_${dtype}_rows_overlapping)
       else ()
         list(APPEND names forward_${dtype}_rows_unstaged${suffix})

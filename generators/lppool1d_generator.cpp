@@ -28,6 +28,18 @@ const std::map<std::string, lppool::WindowVectorization> kWindowVectorizationNam
     {"along_window", lppool::WindowVectorization::AlongWindow},
 };
 
+const std::map<std::string, lppool::SpecializedPowers> kSpecializedPowersNames = {
+    {"all", lppool::SpecializedPowers::All},
+    {"exact", lppool::SpecializedPowers::Exact},
+    {"general", lppool::SpecializedPowers::General},
+};
+
+const std::map<std::string, lppool::SpecializedRows> kSpecializedRowsNames = {
+    {"all", lppool::SpecializedRows::All},
+    {"many", lppool::SpecializedRows::Many},
+    {"few", lppool::SpecializedRows::Few},
+};
+
 // GeneratorParam<int> arguments (name, default, min, max) from a knob's spec.
 #define int_knob(spec) spec.name, spec.default_value, spec.min_value, spec.max_value
 
@@ -39,6 +51,13 @@ public:
     GeneratorParam<lppool::WindowVectorization> window_vectorization{
         "window_vectorization", lppool::WindowVectorization::AcrossOutputs,
         kWindowVectorizationNames};
+    // Which powers and which row branch the rows forward's stride
+    // specializations are for: those of the calls the runtime sends this
+    // kernel variant (runtime/kernel_variants.h; cpu_schedule.h says why).
+    GeneratorParam<lppool::SpecializedPowers> specialized_powers{
+        "specialized_powers", lppool::SpecializedPowers::All, kSpecializedPowersNames};
+    GeneratorParam<lppool::SpecializedRows> specialized_rows{
+        "specialized_rows", lppool::SpecializedRows::All, kSpecializedRowsNames};
     // The tunable knobs: defaults and ranges from schedules/tunable_knobs.def.
     // GPU targets only for gpu_*: staging needs (gpu_tile_outputs - 1) * S + K
     // elements of shared memory per block; the runtime routes larger spans
@@ -69,6 +88,8 @@ protected:
         k.scratch_on_stack = scratch_on_stack;
         k.stage_powers = stage_powers;
         k.window_vectorization = window_vectorization;
+        k.specialized_powers = specialized_powers;
+        k.specialized_rows = specialized_rows;
         return k;
     }
 

@@ -58,8 +58,9 @@ struct BackwardKernelChoice {
 // layout 0 = rows, 1 = channels-last), the alternative rows forward per
 // dtype (CPU: along-window, for wide windows; GPU: without shared-memory
 // staging, for spans that do not fit it), and the rows forwards for
-// overlapping windows, short rows and long signals, and the rows backward
-// for overlapping windows (CPU only; null where the rows kernels serve them).
+// overlapping windows, short rows, long signals and general powers, and the
+// rows backward for overlapping windows (CPU only; null where the rows
+// kernels serve them).
 // GPU only: staging_tile_outputs[dtype] is the staged rows forward kernel's
 // gpu_tile_outputs, which the staging rule needs (set by the build from each
 // kernel's generator parameters, tuned or not: LPPOOL_STAGING_TILE_<api>_<dtype>).
@@ -69,6 +70,7 @@ struct DeviceKernels {
     ForwardKernelChoice rows_overlapping[2];
     ForwardKernelChoice rows_short[2];
     ForwardKernelChoice rows_long[2];
+    ForwardKernelChoice rows_general_powers[2];
     int staging_tile_outputs[2];
     BackwardKernelChoice rows_overlapping_backward[2];
 };
@@ -85,6 +87,7 @@ struct DeviceKernels {
            "f64_channels_last_" label}}},                                                     \
         {{lppool1d_forward_f32_rows_unstaged_##api, "f32_rows_unstaged_" label},              \
          {lppool1d_forward_f64_rows_unstaged_##api, "f64_rows_unstaged_" label}},             \
+        {{nullptr, nullptr}, {nullptr, nullptr}},                                             \
         {{nullptr, nullptr}, {nullptr, nullptr}},                                             \
         {{nullptr, nullptr}, {nullptr, nullptr}},                                             \
         {{nullptr, nullptr}, {nullptr, nullptr}},                                             \

@@ -45,17 +45,38 @@ inline constexpr int64_t kLongSignalRows = 8;
 
 inline bool long_signals(int64_t rows) { return rows < kLongSignalRows; }
 
+// CPU, rows layout: the other calls with a power other than the exact
+// integer ones (generators/lppool1d_algorithm.h, kExactIntegerPowers) run a
+// kernel of their own, the rows forward's code compiled separately so a
+// tuned file can give it its own knobs: the exact powers sum their windows
+// fastest with |x|^p computed where it is summed, while pow() is cheapest
+// staged once per element in a chunk (AOT, AVX2, stage_powers off: cases a,
+// b, c of bench/ in 0.76x, 0.74x, 0.85x the default's time, case d, p = 2.5,
+// in 1.11x). Each build compiles its stride specializations only for its own
+// powers (cpu_schedule.h, SpecializedPowers). Same bits on the powers each
+// is sent (this one runs 3 and 4 through pow(), which differs from the exact
+// arms' roots in the last bit, but is never sent them).
+inline bool exact_integer_power(double p) { return p == 1 || p == 2 || p == 3 || p == 4; }
+
 // Which build of the rows forward serves a CPU call (rows layout), the rules
 // above in their order of precedence: the runtime dispatches by it and
 // lppool-tune maps shapes to kernels by it.
-enum class CpuRowsForward { rows, wide_windows, overlapping, short_rows, long_signals };
+enum class CpuRowsForward {
+    rows,
+    wide_windows,
+    overlapping,
+    short_rows,
+    long_signals,
+    general_powers
+};
 
 inline CpuRowsForward cpu_rows_forward(int64_t kernel_size, int64_t stride, int64_t out_length,
-                                       int64_t rows) {
+                                       int64_t rows, double p) {
     if (kernel_size >= kMinWideWindow) return CpuRowsForward::wide_windows;
     if (overlapping_windows(kernel_size, stride)) return CpuRowsForward::overlapping;
     if (short_rows(out_length)) return CpuRowsForward::short_rows;
     if (long_signals(rows)) return CpuRowsForward::long_signals;
+    if (!exact_integer_power(p)) return CpuRowsForward::general_powers;
     return CpuRowsForward::rows;
 }
 

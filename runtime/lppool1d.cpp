@@ -27,6 +27,8 @@
 #include "lppool1d_forward_f64_rows_short.h"
 #include "lppool1d_forward_f32_rows_long.h"
 #include "lppool1d_forward_f64_rows_long.h"
+#include "lppool1d_forward_f32_rows_general_powers.h"
+#include "lppool1d_forward_f64_rows_general_powers.h"
 
 #include "call_context.h"
 #include "device_call.h"
@@ -67,6 +69,8 @@ const DeviceKernels kCpuKernels = {
      {lppool1d_forward_f64_rows_short, "f64_rows_short"}},
     {{lppool1d_forward_f32_rows_long, "f32_rows_long"},
      {lppool1d_forward_f64_rows_long, "f64_rows_long"}},
+    {{lppool1d_forward_f32_rows_general_powers, "f32_rows_general_powers"},
+     {lppool1d_forward_f64_rows_general_powers, "f64_rows_general_powers"}},
     {0, 0},  // no staging on the CPU
     {{lppool1d_backward_f32_rows_overlapping, "f32_rows_overlapping"},
      {lppool1d_backward_f64_rows_overlapping, "f64_rows_overlapping"}},
@@ -139,20 +143,23 @@ const KernelPair &pick_kernels(Device device, const halide_buffer_t &x, bool cha
 
 // The forward kernel: as pick_kernels, except in the rows layout on the CPU
 // large windows go to the along-window kernel, and overlapping windows,
-// short rows and long signals to their own builds of the rows kernel, and
+// short rows, long signals and powers other than the exact integer ones to
+// their own builds of the rows kernel, and
 // on a GPU spans too large to stage in shared memory go to the kernel that
 // reads |x| from global memory instead.
 ForwardKernelChoice pick_forward(Device device, const halide_buffer_t &x, const halide_buffer_t &y,
-                                 bool channels_last, int64_t kernel_size, int64_t stride) {
+                                 bool channels_last, int64_t kernel_size, int64_t stride,
+                                 double p) {
     const DeviceKernels &table = kernels_for(device);
     const int dtype = dtype_index(x);
     if (!channels_last && device == Device::cpu) {
         const int64_t rows = int64_t(y.dim[1].extent) * y.dim[2].extent;
-        switch (variants::cpu_rows_forward(kernel_size, stride, y.dim[0].extent, rows)) {
+        switch (variants::cpu_rows_forward(kernel_size, stride, y.dim[0].extent, rows, p)) {
         case variants::CpuRowsForward::wide_windows: return table.rows_alternative[dtype];
         case variants::CpuRowsForward::overlapping: return table.rows_overlapping[dtype];
         case variants::CpuRowsForward::short_rows: return table.rows_short[dtype];
         case variants::CpuRowsForward::long_signals: return table.rows_long[dtype];
+        case variants::CpuRowsForward::general_powers: return table.rows_general_powers[dtype];
         case variants::CpuRowsForward::rows: break;
         }
     } else if (!channels_last && !variants::fits_gpu_staging(table.staging_tile_outputs[dtype],
@@ -367,7 +374,7 @@ void start_transfers(std::optional<detail::DeviceCall> &transfers, Device device
 
 void LPPool1d::launch_forward(halide_buffer_t &x3, halide_buffer_t &y3) const {
     const auto k = pick_forward(device_, x3, y3, is_channels_last({&x3, &y3}), params_.kernel_size,
-                                params_.stride);
+                                params_.stride, params_.norm_type);
     const int64_t length = x3.dim[0].extent;
     detail::CallContext ctx;
     std::optional<detail::DeviceCall> transfers;
@@ -473,7 +480,7 @@ namespace detail {
 int run_cpu_forward(const PoolParams &params, halide_buffer_t &x3, halide_buffer_t &y3,
                     CallContext &ctx) noexcept {
     const auto k = pick_forward(Device::cpu, x3, y3, is_channels_last({&x3, &y3}),
-                                params.kernel_size, params.stride);
+                                params.kernel_size, params.stride, params.norm_type);
     const int64_t length = x3.dim[0].extent;
     return k.forward(&ctx, &x3, params.norm_type, clamp_to_length(params.kernel_size, length),
                      clamp_to_length(params.stride, length), &y3);

@@ -28,6 +28,34 @@ enum class WindowVectorization {
                     // large K and S, where lanes `S` apart would be gathers
 };
 
+// Which powers a rows-layout forward's window sums get stride
+// specializations for (the rows forward serves the exact integer powers,
+// its general-powers build the others: runtime/kernel_variants.h). Every
+// stride x power version is a copy of the row loops with their steady state
+// and tail, so versions for calls a kernel never serves cost generator time
+// in every build; such calls still run correctly, on the unspecialized
+// schedule. (AVX2 alone, f32: the rows forward with every version took
+// 59-70 s to generate; its exact-powers build 28 s and its general-powers
+// build 13 s, with SpecializedRows::Many.)
+enum class SpecializedPowers {
+    All,      // every common stride with every exact power, and with the others
+    Exact,    // every common stride with every exact power
+    General,  // every common stride, p a run-time value
+};
+
+// Which of a rows-layout forward's row branches (parallel over rows, or
+// tasks along L when rows are fewer than min_parallel_rows) gets the stride
+// specializations; the other gets its powers' only. The rows forward serves
+// at least kLongSignalRows rows, its long-signals build fewer
+// (runtime/kernel_variants.h), so with the default min_parallel_rows each
+// runs one branch only; short rows of few rows are tiny calls, over before
+// a stride's loads matter.
+enum class SpecializedRows {
+    All,   // both branches
+    Many,  // parallel over rows
+    Few,   // tasks along L
+};
+
 // Defaults and ranges: tunable_knobs.def.
 struct CpuKnobs {
     int vector_multiple = knob::vector_multiple.default_value;  // natural vectors per inner iteration
@@ -37,7 +65,10 @@ struct CpuKnobs {
     int unroll_vectors = knob::unroll_vectors.default_value;  // vectors of a chunk unrolled together
     bool scratch_on_stack = knob::scratch_on_stack.default_value != 0;  // chunk buffers: pseudostack
     bool stage_powers = knob::stage_powers.default_value != 0;  // forward: |x|^p per chunk, buffered
+    // Not tuned: which kernel variant this is (generators/CMakeLists.txt).
     WindowVectorization window_vectorization = WindowVectorization::AcrossOutputs;
+    SpecializedPowers specialized_powers = SpecializedPowers::All;
+    SpecializedRows specialized_rows = SpecializedRows::All;
 };
 
 // Run-time facts about a kernel's buffers and parameters that schedules
@@ -61,14 +92,36 @@ inline void specialize_exact_powers(Halide::Stage stage, const Halide::Expr &p) 
     }
 }
 
-// One specialization per common stride, each with the exact powers, then the
-// exact powers for the other strides.
-inline void specialize_common_strides_and_powers(Halide::Stage stage, const Halide::Expr &stride,
-                                                 const Halide::Expr &p) {
-    for (int s : kCommonWindowStrides) {
-        specialize_exact_powers(stage.specialize(stride == s), p);
+// The exact powers' specializations, where `which` has them.
+inline void specialize_powers(Halide::Stage stage, const Halide::Expr &p,
+                              SpecializedPowers which) {
+    if (which != SpecializedPowers::General) {
+        specialize_exact_powers(stage, p);
     }
-    specialize_exact_powers(stage, p);
+}
+
+// The plain values' specializations (rows layout): the common strides, each
+// with the powers `which` names, then those powers for the other strides.
+// Each (stride, power) pair is one flat condition for Exact, so no stride
+// gets a version for the powers that kernel is not sent.
+inline void specialize_common_strides_and_powers(Halide::Stage stage, const Halide::Expr &stride,
+                                                 const Halide::Expr &p, SpecializedPowers which) {
+    for (int s : kCommonWindowStrides) {
+        switch (which) {
+        case SpecializedPowers::All:
+            specialize_exact_powers(stage.specialize(stride == s), p);
+            break;
+        case SpecializedPowers::Exact:
+            for (int v : kExactIntegerPowers) {
+                stage.specialize(stride == s && p == Halide::Expr(static_cast<double>(v)));
+            }
+            break;
+        case SpecializedPowers::General:
+            stage.specialize(stride == s);
+            break;
+        }
+    }
+    specialize_powers(stage, p, which);
 }
 
 // The backward's specializations: the exact powers, then p < 1 and p >= 1
@@ -444,11 +497,17 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
     // S = 4 the half of a row that the S = 8 version could not prove inside
     // ran the clamped tail code, a gather per window term (AOT, AVX2, case
     // (a) unstaged: about a third of the samples; 0.83x the time without).
-    for (Stage s : {plain_few, plain_many}) {
-        if (rows_layout) {
-            specialize_common_strides_and_powers(s, facts.window_stride, p);
-        } else {
+    const SpecializedRows strided = knobs.specialized_rows;
+    for (auto [s, few] : {std::pair{plain_few, true}, std::pair{plain_many, false}}) {
+        const bool strides = strided == SpecializedRows::All ||
+                             strided == (few ? SpecializedRows::Few : SpecializedRows::Many);
+        if (!rows_layout) {
             specialize_exact_powers(s, p);
+        } else if (strides) {
+            specialize_common_strides_and_powers(s, facts.window_stride, p,
+                                                 knobs.specialized_powers);
+        } else {
+            specialize_powers(s, p, knobs.specialized_powers);
         }
     }
 

@@ -22,15 +22,20 @@ gen() {  # name generator params...
 jobs=()
 for dtype in f32 f64; do
   for layout in rows channels_last; do
-    gen "lppool1d_forward_${dtype}_${layout}" "lppool1d_forward_${dtype}" layout=$layout &
+    powers=()
+    [ "$layout" = rows ] && powers=(specialized_powers=exact specialized_rows=many)
+    gen "lppool1d_forward_${dtype}_${layout}" "lppool1d_forward_${dtype}" layout=$layout "${powers[@]}" &
     gen "lppool1d_backward_${dtype}_${layout}" "lppool1d_backward_${dtype}" layout=$layout &
     wait
   done
   gen "lppool1d_forward_${dtype}_rows_wide_windows" "lppool1d_forward_${dtype}" layout=rows window_vectorization=along_window &
   gen "lppool1d_forward_${dtype}_rows_overlapping" "lppool1d_forward_${dtype}" layout=rows &
   gen "lppool1d_backward_${dtype}_rows_overlapping" "lppool1d_backward_${dtype}" layout=rows &
-  gen "lppool1d_forward_${dtype}_rows_short" "lppool1d_forward_${dtype}" layout=rows &
-  gen "lppool1d_forward_${dtype}_rows_long" "lppool1d_forward_${dtype}" layout=rows &
+  # The variants' specializations: as generators/CMakeLists.txt passes them.
+  gen "lppool1d_forward_${dtype}_rows_short" "lppool1d_forward_${dtype}" layout=rows specialized_rows=many &
+  gen "lppool1d_forward_${dtype}_rows_long" "lppool1d_forward_${dtype}" layout=rows specialized_rows=few &
+  gen "lppool1d_forward_${dtype}_rows_general_powers" "lppool1d_forward_${dtype}" layout=rows \
+    specialized_powers=general specialized_rows=many &
   gen "lppool1d_backward_autodiff_${dtype}" "lppool1d_backward_autodiff_${dtype}" &
   wait
 done

@@ -20,11 +20,11 @@ stage "tiny tuning run" "$build_dir/tools/tune/lppool-tune" --budget 60 --seed 1
 # The tuner cannot time OpenCL here (PoCL crashes beside libHalide's LLVM),
 # so non-default GPU tiles are added by hand: the tuned build's OpenCL suite
 # then runs them, and the runtime's staging rule must use their tile sizes.
-# So are knobs for the overlapping-windows, short-rows and long-signal forwards
-# that differ from the rows forwards': test_forward then checks that they give
-# the same bits (and test_stream, whose short blocks run the short-rows kernel,
-# that a stream matches the offline result with |x|^p unstaged in one and
-# staged in the other). Unrolled vectors, chunk buffers on the pseudostack and
+# So are knobs for the overlapping-windows, short-rows, long-signal and
+# general-powers forwards that differ from the rows forwards': test_forward
+# then checks that they give the same bits (and test_stream, whose short
+# blocks run the short-rows kernel, that a stream matches the offline result
+# with |x|^p unstaged in one and staged in the other). Unrolled vectors, chunk buffers on the pseudostack and
 # unstaged powers (off by default; the rows-layout forwards only) get kernels
 # of every pass, dtype and layout they apply to, so the suite runs them.
 python3 - "$file" <<'PY'
@@ -43,6 +43,8 @@ data["kernels"].update({
     "forward_f64_rows_long": {"stage_powers": False, "long_chunk_outputs": 4096},
     "forward_f64_rows_short": {"chunk_outputs": 16, "vector_multiple": 1, "unroll_vectors": 2},
     "forward_f64_rows": {"unroll_vectors": 3, "scratch_on_stack": True},
+    "forward_f32_rows_general_powers": {"stage_powers": False, "chunk_outputs": 128},
+    "forward_f64_rows_general_powers": {"vector_multiple": 1, "scratch_on_stack": True},
     "forward_f32_channels_last": {"scratch_on_stack": True},
     "backward_f32_rows": {"unroll_vectors": 2, "scratch_on_stack": True},
     "backward_f64_rows": {"chunk_outputs": 100, "scratch_on_stack": True},

@@ -9,10 +9,12 @@
 #include "lppool1d_forward_f32_rows_overlapping.h"
 #include "lppool1d_forward_f32_rows_short.h"
 #include "lppool1d_forward_f32_rows_long.h"
+#include "lppool1d_forward_f32_rows_general_powers.h"
 #include "lppool1d_forward_f64_rows.h"
 #include "lppool1d_forward_f64_rows_overlapping.h"
 #include "lppool1d_forward_f64_rows_short.h"
 #include "lppool1d_forward_f64_rows_long.h"
+#include "lppool1d_forward_f64_rows_general_powers.h"
 
 using test::Layout;
 using test::check_forward_case;
@@ -178,30 +180,43 @@ using RowsForward = int (*)(const void *, halide_buffer_t *, double, int32_t, in
 using VariantCase = std::tuple<int, int, int, bool>;  // K, S, L, ceil_mode
 
 // The pool's result equals, bit for bit, what a separately built variant of
-// the rows kernel (overlapping windows, short rows, long signals) gives
-// called directly, and what the rows kernel gives on the same call (they are
-// one code with separate knobs, so a tuned file changes speed, never bits:
-// the stream relies on it).
+// the rows kernel (overlapping windows, short rows, long signals, general
+// powers) gives called directly, and what the rows kernel gives on the same
+// call (they are one code with separate knobs and specializations, so a
+// tuned file changes speed, never bits: the stream relies on it). Each case
+// runs exact and general powers, so each kernel also runs the powers it is
+// not built for, on its unspecialized schedule. Inputs are N x C rows.
+//
+// A variant built for the general powers only (`general_powers_only`) runs
+// p = 3 and 4 through pow() rather than the exact arms (a different root:
+// cube root vs pow(s, 1/3) gave different last bits). The runtime never
+// sends it those powers, so there it must match the reference, not the bits.
 template <typename T>
 void check_variant_kernel(RowsForward rows, RowsForward variant,
-                          std::initializer_list<VariantCase> cases, std::mt19937 &rng) {
+                          std::initializer_list<VariantCase> cases, std::mt19937 &rng,
+                          int64_t N = 2, int64_t C = 3, bool general_powers_only = false) {
+    const double tolerance = sizeof(T) == 4 ? 1e-5 : 1e-12;
     for (auto [K, S, L, ceil_mode] : cases) {
-        for (double p : {1.0, 2.0, 2.5, 0.5}) {
+        for (double p : {1.0, 2.0, 2.5, 0.5, 3.0, 4.0, 1.0000001}) {
             INFO("K=" << K << " S=" << S << " L=" << L << " p=" << p);
             lppool::LPPool1d pool(p, K, S, ceil_mode);
-            auto x = test::make_tensor<T>(Layout::NCL, 3, 2, 3, L);
+            auto x = test::make_tensor<T>(Layout::NCL, 3, N, C, L);
             test::fill_random(x, rng);
             const int64_t out = pool.output_length(L);
-            auto from_pool = test::make_tensor<T>(Layout::NCL, 3, 2, 3, out);
-            auto from_rows = test::make_tensor<T>(Layout::NCL, 3, 2, 3, out);
-            auto from_variant = test::make_tensor<T>(Layout::NCL, 3, 2, 3, out);
+            auto from_pool = test::make_tensor<T>(Layout::NCL, 3, N, C, out);
+            auto from_rows = test::make_tensor<T>(Layout::NCL, 3, N, C, out);
+            auto from_variant = test::make_tensor<T>(Layout::NCL, 3, N, C, out);
             pool.forward(x.buffer, from_pool.buffer);
             REQUIRE(rows(nullptr, x.buffer.raw_buffer(), p, K, S, from_rows.buffer.raw_buffer()) == 0);
             REQUIRE(variant(nullptr, x.buffer.raw_buffer(), p, K, S, from_variant.buffer.raw_buffer()) == 0);
+            const auto expected = reference::forward(x.to_reference(), p, K, S, ceil_mode);
             REQUIRE(from_rows.storage == from_pool.storage);
-            REQUIRE(from_variant.storage == from_pool.storage);
-            test::require_matches(from_pool, reference::forward(x.to_reference(), p, K, S, ceil_mode),
-                                  sizeof(T) == 4 ? 1e-5 : 1e-12);
+            if (general_powers_only && lppool::variants::exact_integer_power(p)) {
+                test::require_matches(from_variant, expected, tolerance);
+            } else {
+                REQUIRE(from_variant.storage == from_pool.storage);
+            }
+            test::require_matches(from_pool, expected, tolerance);
         }
     }
 }
@@ -216,6 +231,13 @@ const std::initializer_list<VariantCase> kShortRowCases = {
 // overlapping, at least kShortRowOutputs outputs (the first exactly that).
 const std::initializer_list<VariantCase> kLongSignalCases = {
     {4, 4, 1024, false}, {8, 8, 65539, true}, {3, 5, 4001, true}, {1, 1, 300, false}, {63, 63, 20000, true}};
+
+// General powers: the rows kernel's class (8 rows, windows neither wide
+// nor overlapping, at least kShortRowOutputs outputs), every common stride
+// (1, 2, 4, 8) and one other.
+const std::initializer_list<VariantCase> kGeneralPowerCases = {
+    {1, 1, 300, false}, {2, 2, 1025, true}, {4, 4, 4099, false}, {8, 8, 2048, true},
+    {3, 5, 4001, true}, {63, 63, 20000, true}};
 
 }  // namespace
 
@@ -244,6 +266,22 @@ TEST_CASE("forward: long signals (few rows) take their own build of the rows ker
                                 kLongSignalCases, rng);
     check_variant_kernel<double>(lppool1d_forward_f64_rows, lppool1d_forward_f64_rows_long,
                                  kLongSignalCases, rng);
+}
+
+TEST_CASE("forward: powers other than the exact ones take their own build of the rows kernel, same bits",
+          "[forward]") {
+    for (double p : {1.0, 2.0, 3.0, 4.0}) {
+        REQUIRE(lppool::variants::exact_integer_power(p));
+    }
+    for (double p : {0.5, 2.5, 1.0000001, 5.0, 8.0}) {
+        REQUIRE_FALSE(lppool::variants::exact_integer_power(p));
+    }
+    static_assert(2 * 4 >= lppool::variants::kLongSignalRows, "2 x 4 rows must not be few");
+    std::mt19937 rng(10);
+    check_variant_kernel<float>(lppool1d_forward_f32_rows, lppool1d_forward_f32_rows_general_powers,
+                                kGeneralPowerCases, rng, 2, 4, true);
+    check_variant_kernel<double>(lppool1d_forward_f64_rows, lppool1d_forward_f64_rows_general_powers,
+                                 kGeneralPowerCases, rng, 2, 4, true);
 }
 
 TEST_CASE("forward: a window's bits do not depend on where it falls in the buffer", "[forward]") {

@@ -153,6 +153,10 @@ struct KernelKind {
     bool backward = false, f64 = false;
     Layout layout = Layout::Rows;
     lppool::WindowVectorization window = lppool::WindowVectorization::AcrossOutputs;
+    // The specializations the AOT build compiles this kernel with
+    // (generators/CMakeLists.txt).
+    lppool::SpecializedPowers powers = lppool::SpecializedPowers::All;
+    lppool::SpecializedRows strided_rows = lppool::SpecializedRows::All;
     bool unstaged = false;  // GPU rows forward without shared-memory staging
 };
 
@@ -172,15 +176,29 @@ KernelKind kernel_for(const TuneShape &s, Device device) {
             lppool::variants::CpuRowsBackward::overlapping) {
         k.key += "_overlapping";
     } else if (!s.backward && !channels_last && device == Device::cpu) {
-        switch (lppool::variants::cpu_rows_forward(s.K, s.S, s.out_length(), s.N * s.C)) {
+        switch (lppool::variants::cpu_rows_forward(s.K, s.S, s.out_length(), s.N * s.C, s.p)) {
         case CpuRowsForward::wide_windows:
             k.key += "_wide_windows";
             k.window = lppool::WindowVectorization::AlongWindow;
             break;
         case CpuRowsForward::overlapping: k.key += "_overlapping"; break;
-        case CpuRowsForward::short_rows: k.key += "_short"; break;
-        case CpuRowsForward::long_signals: k.key += "_long"; break;
-        case CpuRowsForward::rows: break;
+        case CpuRowsForward::short_rows:
+            k.key += "_short";
+            k.strided_rows = lppool::SpecializedRows::Many;
+            break;
+        case CpuRowsForward::long_signals:
+            k.key += "_long";
+            k.strided_rows = lppool::SpecializedRows::Few;
+            break;
+        case CpuRowsForward::general_powers:
+            k.key += "_general_powers";
+            k.powers = lppool::SpecializedPowers::General;
+            k.strided_rows = lppool::SpecializedRows::Many;
+            break;
+        case CpuRowsForward::rows:
+            k.powers = lppool::SpecializedPowers::Exact;
+            k.strided_rows = lppool::SpecializedRows::Many;
+            break;
         }
     } else if (!s.backward && !channels_last &&
                !lppool::variants::fits_gpu_staging(lppool::knob::gpu_tile_outputs.default_value,
@@ -293,6 +311,8 @@ KernelConfig config_for(const KernelKind &kind, const Candidate &c) {
     KernelConfig config;
     config.layout = kind.layout;
     config.cpu.window_vectorization = kind.window;
+    config.cpu.specialized_powers = kind.powers;
+    config.cpu.specialized_rows = kind.strided_rows;
     auto value = [&](const KnobSpec &spec) { return knob_value(c, spec); };
     namespace knob = lppool::knob;
     config.cpu.vector_multiple = value(knob::vector_multiple);
