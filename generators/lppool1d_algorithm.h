@@ -129,38 +129,51 @@ inline Halide::Expr root_of(const Halide::Expr &s, const Halide::Expr &p) {
 
 // The closed-form gradient term: (a / y)^(p - 1) for 0 < a <= y, times a scale.
 // The ratio a / y <= 1 keeps every power finite for p >= 1. For p < 1 the
-// power is >= 1 and finite whenever the answer is, but the ratio itself can
-// underflow (a subnormal a under a large y), so a float32 kernel forms it
-// and its power in float64 there; schedules specialize on p < 1 so p >= 1
-// does not pay for that (a float64 pow per term made general-p backward 4x
-// slower). For p >= 1 a ratio below the float range (an element 38 orders of
-// magnitude under its window's norm) gives 0 instead of a term that small
-// (and a subnormal ratio an inexact one): plain pow there keeps p >= 1 at
-// one float pow per term.
+// power is >= 1, and in float32 neither the ratio nor the term need be in
+// range: a subnormal a under a large y underflows the ratio, and its power
+// can pass the float32 range where the product with a small dy, or the sum
+// over the windows, does not (a = 1e-40 under y = 4.1e3 at p = 0.1 gives a
+// power of 1.8e39 per window; dy = 1 and -0.99998 in two windows cancel to a
+// gradient of 2.9e38). So float32 forms p < 1 terms and their sum in float64
+// (wide_scaled_ratio_power_minus_one, summed in BackwardStages::gathered_wide),
+// where every such term is finite: |x| / y >= 1e-84 and p - 1 > -1. Schedules
+// specialize on p < 1 so p >= 1 does not pay for it (a float64 pow per term
+// made general-p backward 4x slower). For p >= 1 a ratio below the float
+// range (an element 38 orders of magnitude under its window's norm) gives 0
+// instead of a term that small (and a subnormal ratio an inexact one): plain
+// pow there keeps p >= 1 at one float pow per term.
 //
-// Returns scale * (a / y)^(p - 1). For p < 1 the product is formed in float64
-// too: the power alone can pass the float32 range where the product with a
-// small scale (dy) does not (a subnormal a under y = 4e3 at p = 0.1 gives
-// 1.7e39, times dy = 0.16 is 2.8e38).
+// Returns scale * (a / y)^(p - 1) in the type of a; with `small_powers`, p < 1
+// takes pow_nonnegative, which stays exact for a subnormal ratio (float64
+// kernels, whose sum has no wider type to move to).
 inline Halide::Expr scaled_ratio_power_minus_one(const Halide::Expr &scale, const Halide::Expr &a,
-                                                 const Halide::Expr &y, const Halide::Expr &p) {
+                                                 const Halide::Expr &y, const Halide::Expr &p,
+                                                 bool small_powers) {
     using namespace Halide;
-    const Type t = a.type();
-    const Type wide = Float(64);
-    Expr pt = cast(t, p);
+    Expr pt = cast(a.type(), p);
     // The products with the scale are strict: fast-math let LLVM turn
     // dy * (a / y) into (dy * a) / y, and dy * a rounds in the subnormal
     // range when a is subnormal (a = y = 1.4e-45 with dy = 1.61 gave 2).
     Expr ratio = a / y;
-    Expr wide_power = pow_nonnegative(cast(wide, a) / cast(wide, y), cast(wide, p) - 1);
+    Expr general = scale * pow(ratio, pt - 1);
+    if (small_powers) {
+        // Written on p itself, as the schedules' specializations are, so
+        // each specialized branch folds this select away.
+        general = select(p < Expr(1.0), scale * pow_nonnegative(ratio, pt - 1), general);
+    }
     return select(pt == 1, scale,
                   pt == 2, strict_float(scale * ratio),
                   pt == 3, strict_float(scale * (ratio * ratio)),
                   pt == 4, strict_float(scale * (ratio * ratio * ratio)),
-                  // Written on p itself, as the schedules' specializations are,
-                  // so each specialized branch folds this select away.
-                  p < Expr(1.0), cast(t, cast(wide, scale) * wide_power),
-                  scale * pow(ratio, pt - 1));
+                  general);
+}
+
+// scale * (a / y)^(p - 1) for p < 1, formed in float64.
+inline Halide::Expr wide_scaled_ratio_power_minus_one(const Halide::Expr &scale, const Halide::Expr &a,
+                                                      const Halide::Expr &y, const Halide::Expr &p) {
+    using namespace Halide;
+    const Type wide = Float(64);
+    return cast(wide, scale) * pow_nonnegative(cast(wide, a) / cast(wide, y), cast(wide, p) - 1);
 }
 
 // (a / m)^p for 0 <= a <= m, m > 0: a rescued window's term. For p >= 1 the
@@ -375,7 +388,9 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
 }
 
 struct BackwardStages {
-    Halide::Func grad_input;  // dx
+    Halide::Func grad_input;     // dx: gathered, or gathered_wide for float32 at p < 1
+    Halide::Func gathered;       // the sum of the terms, in the input's type
+    Halide::Func gathered_wide;  // float32 only: the sum at p < 1, in float64
     Halide::RDom windows;     // the at most ceil(K / S) windows that contain an element
     Halide::Func window_norm;  // y per window, 0 outside [0, out_length)
     Halide::Func window_grad;  // dy per window, 0 outside [0, out_length)
@@ -428,12 +443,27 @@ inline BackwardStages define_backward(const Halide::Func &input, const Halide::F
     Expr y = st.window_norm(w, c, n);
     Expr dy = st.window_grad(w, c, n);
     Expr sign = select(xv > 0, cast(t, 1), xv < 0, -cast(t, 1), zero);
-    Expr term = scaled_ratio_power_minus_one(dy * sign, abs(xv), y, shape.p);
     Expr contributes = w <= last_window && y != 0 && xv != 0;
+    const bool wide_small_powers = t == Float(32);
+    Expr term = scaled_ratio_power_minus_one(dy * sign, abs(xv), y, shape.p, !wide_small_powers);
 
+    st.gathered = Func("gathered");
+    st.gathered(x, c, n) = zero;
+    st.gathered(x, c, n) += select(contributes, term, zero);
     st.grad_input = Func("grad_input");
-    st.grad_input(x, c, n) = zero;
-    st.grad_input(x, c, n) += select(contributes, term, zero);
+    if (wide_small_powers) {
+        const Type wide = Float(64);
+        Expr wide_term = wide_scaled_ratio_power_minus_one(dy * sign, abs(xv), y, shape.p);
+        st.gathered_wide = Func("gathered_wide");
+        st.gathered_wide(x, c, n) = cast(wide, 0);
+        st.gathered_wide(x, c, n) += select(contributes, wide_term, cast(wide, 0));
+        // On p itself, as the schedules' specializations are, so that each
+        // branch computes one of the two sums.
+        st.grad_input(x, c, n) = select(shape.p < Expr(1.0), cast(t, st.gathered_wide(x, c, n)),
+                                        st.gathered(x, c, n));
+    } else {
+        st.grad_input(x, c, n) = st.gathered(x, c, n);
+    }
     return st;
 }
 

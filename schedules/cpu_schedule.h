@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <vector>
 
 #include "Halide.h"
 #include "knob_space.h"
@@ -124,13 +125,17 @@ inline void specialize_common_strides_and_powers(Halide::Stage stage, const Hali
     specialize_powers(stage, p, which);
 }
 
-// The backward's specializations: the exact powers, then p < 1 and p >= 1
-// apart, since only p < 1 needs the widened ratio (scaled_ratio_power_minus_one);
-// the fallback after them is never taken.
-inline void specialize_gradient_powers(Halide::Stage stage, const Halide::Expr &p) {
+// The backward's specializations: the exact powers, then, where the sum in
+// the input's type serves p < 1 too (float64), p < 1 and p >= 1 apart, since
+// only p < 1 takes pow_nonnegative (scaled_ratio_power_minus_one); the
+// fallback after them is never taken.
+inline void specialize_gradient_powers(Halide::Stage stage, const Halide::Expr &p,
+                                       bool small_powers) {
     specialize_exact_powers(stage, p);
-    stage.specialize(p < Halide::Expr(1.0));
-    stage.specialize(p >= Halide::Expr(1.0));
+    if (small_powers) {
+        stage.specialize(p < Halide::Expr(1.0));
+        stage.specialize(p >= Halide::Expr(1.0));
+    }
 }
 
 inline int cpu_vector_width(const Halide::Func &f, const Halide::Target &target,
@@ -534,9 +539,18 @@ inline void schedule_backward_cpu(BackwardStages &st, Halide::Func grad_input, L
     }
     auto [few, many] = split_row_stage(grad_input, layout, many_rows, d, v, knobs, vec);
     many.parallel(rows_layout ? row : d.n);
+    std::vector<Stage> output_branches{few, many};
     if (rows_layout) {
-        few.specialize(facts.dense_along_length);
-        many.specialize(facts.dense_along_length);
+        output_branches.push_back(few.specialize(facts.dense_along_length));
+        output_branches.push_back(many.specialize(facts.dense_along_length));
+    }
+    // float32 sums p < 1 in float64 (gathered_wide): every branch of the
+    // output apart on it, so each computes only the sum it reads.
+    const bool wide_small_powers = st.gathered_wide.defined();
+    if (wide_small_powers) {
+        for (Stage branch : output_branches) {
+            branch.specialize(p < Expr(1.0));
+        }
     }
 
     // Rows: each chunk's windows' y and dy into a small buffer, read by dense
@@ -551,21 +565,32 @@ inline void schedule_backward_cpu(BackwardStages &st, Halide::Func grad_input, L
             store_chunk_scratch(f, knobs);
         }
     }
-    st.grad_input.compute_at(grad_input, rows_layout ? v.xv : v.co);
-    Stage gather = st.grad_input.update(0);
-    if (rows_layout) {
-        st.grad_input.vectorize(d.x, vec, guard);
-        gather.reorder(d.x, st.windows.x).vectorize(d.x, vec, guard);
-        Stage dense = gather.specialize(facts.dense_along_length);
-        for (int s : kCommonWindowStrides) {
-            specialize_gradient_powers(dense.specialize(facts.window_stride == s), p);
+    for (Func sum : {st.gathered, st.gathered_wide}) {
+        if (!sum.defined()) {
+            continue;
         }
-        specialize_gradient_powers(dense, p);
-    } else {
-        st.grad_input.vectorize(d.c, vec, guard);
-        gather.reorder(d.c, st.windows.x, d.x).vectorize(d.c, vec, guard);
+        const bool narrow = sum.name() == st.gathered.name();
+        sum.compute_at(grad_input, rows_layout ? v.xv : v.co);
+        Stage gather = sum.update(0);
+        auto specialize_powers_here = [&](Stage stage) {
+            if (narrow) {
+                specialize_gradient_powers(stage, p, !wide_small_powers);
+            }
+        };
+        if (rows_layout) {
+            sum.vectorize(d.x, vec, guard);
+            gather.reorder(d.x, st.windows.x).vectorize(d.x, vec, guard);
+            Stage dense = gather.specialize(facts.dense_along_length);
+            for (int s : kCommonWindowStrides) {
+                specialize_powers_here(dense.specialize(facts.window_stride == s));
+            }
+            specialize_powers_here(dense);
+        } else {
+            sum.vectorize(d.c, vec, guard);
+            gather.reorder(d.c, st.windows.x, d.x).vectorize(d.c, vec, guard);
+        }
+        specialize_powers_here(gather);
     }
-    specialize_gradient_powers(gather, p);
 }
 
 // The autodiff cross-check kernel: correctness only. Left unscheduled, every

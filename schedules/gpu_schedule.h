@@ -97,9 +97,15 @@ inline void schedule_backward_gpu(BackwardStages &st, Halide::Func grad_input, L
     GpuLoops v;
     tile_output_gpu(grad_input, layout, d, v, knobs);
     const Var &thread = layout != Layout::ChannelsLast ? v.thread_x : v.thread_c;
-    st.grad_input.compute_at(grad_input, thread);
+    for (Func sum : {st.gathered, st.gathered_wide}) {
+        if (sum.defined()) {
+            sum.compute_at(grad_input, thread);
+        }
+    }
     specialize_exact_powers_gpu(grad_input, p);
-    grad_input.specialize(p < Expr(1.0));  // only p < 1 forms the ratio in float64
+    // Only p < 1 forms the ratio in float64 (and, in float32, its sum:
+    // gathered_wide), so each branch computes one form.
+    grad_input.specialize(p < Expr(1.0));
     grad_input.specialize(p >= Expr(1.0));
 }
 

@@ -1,5 +1,7 @@
 #include <catch2/catch.hpp>
 
+#include <cmath>
+#include <limits>
 #include <random>
 
 #include "lppool1d_backward_autodiff_f32.h"
@@ -280,6 +282,71 @@ void check_extreme_window_norms() {
 TEST_CASE("backward: subnormal and huge window norms keep their O(1) gradients", "[backward]") {
     check_extreme_window_norms<float>();
     check_extreme_window_norms<double>();
+}
+
+// float32, p < 1: a subnormal element under windows of norm ~1e6 gets a
+// term (y / |x|)^(1 - p) * dy far past the float32 range (~1e41) from each
+// window, while dy of alternating sign makes their sum cancel back into range
+// (found by the fuzzer: the terms summed in float32 overflowed to +-Inf and
+// gave NaN). Elements whose true gradient is in range must get it; the others
+// (fewer windows at the row ends: no cancellation) +-Inf; where the terms
+// are so large that float64's rounding of their sum passes the float32 range
+// too, the result is not determined, but is not NaN. Rows (K >= 64),
+// overlapping-rows and channels-last kernels.
+TEST_CASE("backward: float32 p < 1 terms past the float range that cancel in the sum", "[backward]") {
+    std::mt19937 rng(2026);
+    std::uniform_real_distribution<double> noise(-1, 1);
+    const double float_max = std::numeric_limits<float>::max();
+    for (Layout layout : {Layout::NCL, Layout::NLC, Layout::Strided}) {
+        int64_t cancelled = 0;  // elements with terms past the range, gradient in it
+        for (auto [K, S] : {std::pair<int64_t, int64_t>{8, 2}, {68, 2}, {6, 3}}) {
+            for (double p : {0.1, 0.15}) {
+                INFO(test::layout_name(layout) << " K=" << K << " S=" << S << " p=" << p);
+                lppool::LPPool1d pool(p, K, S);
+                const int64_t N = 2, C = 9, L = 40 * K;
+                auto x = test::make_tensor<float>(layout, 3, N, C, L);
+                for (int64_t n = 0; n < N; n++)
+                    for (int64_t c = 0; c < C; c++)
+                        for (int64_t l = 0; l < L; l++)
+                            x.at(n, c, l) = l % S == 0 ? 1e6f : (noise(rng) < 0 ? -1e-40f : 1e-40f);
+                const int64_t out = pool.output_length(L);
+                auto y = test::make_tensor<float>(layout, 3, N, C, out);
+                pool.forward(x.buffer, y.buffer);
+                auto dy = test::make_tensor<float>(layout, 3, N, C, out);
+                for (int64_t n = 0; n < N; n++)
+                    for (int64_t c = 0; c < C; c++)
+                        for (int64_t j = 0; j < out; j++)
+                            dy.at(n, c, j) = float((j % 2 ? -1 : 1) * (1 + 1e-4 * noise(rng)));
+                auto dx = test::make_tensor<float>(layout, 3, N, C, L);
+                pool.backward(x.buffer, y.buffer, dy.buffer, dx.buffer);
+                auto want = reference::backward(x.to_reference(), y.to_reference(), dy.to_reference(), p, K, S);
+                for (int64_t n = 0; n < N; n++)
+                    for (int64_t c = 0; c < C; c++)
+                        for (int64_t l = 0; l < L; l++) {
+                            const long double w = want.grad_x.at(n, c, l);
+                            const double got = dx.at(n, c, l);
+                            INFO("element (" << n << ", " << c << ", " << l << "): got " << got << " want "
+                                             << double(w) << " magnitude " << double(want.magnitude.at(n, c, l)));
+                            if (std::fabs(w) > float_max) {
+                                REQUIRE(got == std::copysign(std::numeric_limits<double>::infinity(), double(w)));
+                                continue;
+                            }
+                            cancelled += want.magnitude.at(n, c, l) > float_max;
+                            // Summed in float64: its rounding is relative to the
+                            // terms' magnitude, then one rounding to float32 and
+                            // pow's, relative to |want| itself.
+                            const long double m = want.magnitude.at(n, c, l);
+                            if (1e-12 * m > float_max) {  // beyond what a float64 sum resolves
+                                REQUIRE(!std::isnan(got));
+                                continue;
+                            }
+                            REQUIRE(std::fabs(got - w) <= 1e-5 * std::fabs(w) + 1e-12 * m + 1e-30);
+                        }
+            }
+        }
+        INFO(test::layout_name(layout));
+        REQUIRE(cancelled > 0);  // the case the test is about did occur
+    }
 }
 
 // Channels-last kernels run when C is contiguous and there are at least 8
