@@ -13,6 +13,8 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <initializer_list>
+#include <iterator>
 
 #include "Halide.h"
 
@@ -83,17 +85,136 @@ struct FloatBits {
     }
 };
 
-// a^e for a >= 0 (and finite e), right for subnormal a too: Halide's
-// vectorized pow reads a subnormal's exponent as if it were normal (pow(1e-40f,
-// 0.5f) came out 59x too large), so such a is scaled into the normal range
-// first and the scale taken back out as 2^(-shift e), a loop invariant.
-inline Halide::Expr pow_nonnegative(const Halide::Expr &a, const Halide::Expr &e) {
+// Accurate float32 powers. Halide's vectorized pow forms e * log(a) in
+// float32, which carries an absolute error of a few ulps of a number up to
+// 88, so a relative error up to ~1e-5 in the result, on top of rounding e
+// itself to float32 (the forward at p = 1.05 over x = 1e34 gave 1.13e-5;
+// the backward's (|x| / y)^(p - 1) for a ratio of 6e-31 gave 1.05e-5: both
+// past DESIGN.md's 1e-5). Instead a = m * 2^k, e = e_hi + e_lo with 12
+// significant bits in e_hi, and
+//     e * log2(a) = e_hi * k  +  (e_lo * k + e * log2(m)),
+// where e_hi * k is exact (|k| < 2^9) and its integer part is taken out
+// exactly before the rest is added: float32 rounds only numbers of the size
+// of e * log2(m), and the result is good to ~2e-7 * max(1, |e|).
+
+// a = m * 2^k for finite a > 0, m in [1, 2); subnormal a is split exactly.
+struct SplitFloat32 {
+    Halide::Expr m, k;  // float32, int32
+};
+inline SplitFloat32 split_float32(const Halide::Expr &a) {
+    using namespace Halide;
+    const FloatBits fb(Float(32));
+    Expr tiny = fb.bits_of(a) < fb.constant(0x00800000u);
+    Expr bits = fb.bits_of(select(tiny, a * fb.exact(16777216.0), a));  // * 2^24, exact
+    return {fb.value_of((bits & fb.constant(0x007fffffu)) | fb.constant(0x3f800000u)),
+            cast(Int(32), bits >> 23) - select(tiny, 127 + 24, 127)};
+}
+
+// Polynomials for power_of_split, whose arguments are already reduced (so
+// the range reduction and special cases of Halide's log and exp, which
+// made it 1.4x Halide's pow, are not repeated). Least-squares fits at 4000
+// Chebyshev nodes, in double, rounded to float: evaluated in float32 both
+// are within 1.2e-7 relative (log2, of its value) of the true function.
+inline Halide::Expr horner(const Halide::Expr &x, std::initializer_list<double> coefficients) {
+    const FloatBits fb(Halide::Float(32));
+    Halide::Expr r;
+    for (auto c = std::rbegin(coefficients); c != std::rend(coefficients); ++c) {
+        r = r.defined() ? r * x + fb.exact(*c) : fb.exact(*c);
+    }
+    return r;
+}
+
+// log2(m) for m in [sqrt(1/2), sqrt(2)], as t * Q(t) with t = m - 1, so that
+// it keeps its relative accuracy near m = 1 (degree 9; fit error 2e-9).
+inline Halide::Expr log2_near_one(const Halide::Expr &m) {
+    Halide::Expr t = m - 1.0f;
+    return t * horner(t, {1.44269502, -0.721347332, 0.480898201, -0.360696644, 0.288568884,
+                          -0.239619046, 0.204575285, -0.191024989, 0.186312094, -0.11020159});
+}
+
+// 2^f for f in [-1/2, 1/2] (degree 6; fit error 2.6e-9).
+inline Halide::Expr exp2_near_zero(const Halide::Expr &f) {
+    return horner(f, {1, 0.693147182, 0.240226507, 0.0555032715, 0.00961802527, 0.00134004327,
+                      0.000154697322});
+}
+
+// (m * 2^k)^e for m in (0.5, 2), |k| < 2^9 and a float64 e.
+inline Halide::Expr power_of_split(const Halide::Expr &m_any, const Halide::Expr &k_any,
+                                   const Halide::Expr &exponent) {
+    using namespace Halide;
+    const Type f32 = Float(32), i32 = Int(32);
+    const FloatBits fb(f32);
+    // m in [sqrt(1/2), sqrt(2)], so that a base near 1 has a log2(m) near 0,
+    // as accurate relative to itself as to 1 (a = 0.99995 as 1.9999 * 2^-1
+    // lost e * 2^-23 to the cancellation: 3% at e = 1e6).
+    Expr above = m_any > fb.exact(1.4142135623730951), below = m_any < fb.exact(0.70710678118654752);
+    Expr m = select(above, m_any * fb.exact(0.5), below, m_any * fb.exact(2.0), m_any);
+    Expr k = k_any + select(above, 1, below, -1, 0);
+    // Past 1e30 every base other than 1 gives 0 or Inf either way, and 1 gives 1.
+    Expr e = clamp(cast(Float(64), exponent), Expr(-1e30), Expr(1e30));
+    Expr e_f32 = cast(f32, e);
+    Expr e_hi = fb.value_of(fb.bits_of(e_f32) & fb.constant(0xfffff000u));
+    Expr e_lo = cast(f32, e - cast(Float(64), e_hi));
+
+    Expr k_f32 = cast(f32, k);
+    Expr whole = e_hi * k_f32;
+    Expr whole_int = round(whole);
+    // Strict, so fast-math reassociation cannot add the rest to `whole`
+    // before its integer part is out (the point of the split).
+    Expr whole_frac = strict_float(whole - whole_int);
+    Expr rest = whole_frac + (e_lo * k_f32 + e_f32 * log2_near_one(m));
+    Expr rest_int = round(rest);
+    Expr fraction = rest - rest_int;  // in [-0.5, 0.5]
+    // Times 2^j in two steps: j_near into the exponent bits of 2^fraction
+    // (in [0.7, 1.42], so the result stays normal), then one multiply by
+    // 2^(j - j_near), in [-126, 127], which rounds into the subnormal range
+    // or overflows to Inf as the true value does. (Not two multiplies: fast
+    // math may reassociate them and overflow 2^127 * 2^1 first.) Beyond
+    // [-251, 254] the result is 0 or Inf anyway.
+    Expr j = cast(i32, clamp(whole_int + rest_int, -251.0f, 254.0f));
+    Expr j_near = clamp(j, -125, 127);
+    Expr near = reinterpret(f32, reinterpret(i32, exp2_near_zero(fraction)) + j_near * (1 << 23));
+    return near * fb.value_of(cast(UInt(32), j - j_near + 127) << 23);
+}
+
+// a^e for float32 a >= 0 and e > 0 (float64). a in {0, Inf, NaN} gives a.
+inline Halide::Expr pow_nonnegative_float32(const Halide::Expr &a, const Halide::Expr &exponent) {
+    using namespace Halide;
+    const FloatBits fb(Float(32));
+    Expr bits = fb.magnitude_bits(a);
+    SplitFloat32 s = split_float32(a);
+    return select(bits == 0 || bits >= fb.constant(fb.infinity), a, power_of_split(s.m, s.k, exponent));
+}
+
+// (a / b)^e for float32 a >= 0, b > 0 and e > 0 (float64), without forming
+// a / b, which underflows where the power need not (a = 1e-40 under
+// b = 1e10 at e = 0.001: 0.89). Where a is 0 or either is Inf or NaN, the
+// result is a / b, which is (a / b)^e there.
+inline Halide::Expr ratio_pow_float32(const Halide::Expr &a, const Halide::Expr &b,
+                                      const Halide::Expr &exponent) {
+    using namespace Halide;
+    const FloatBits fb(Float(32));
+    Expr inf_bits = fb.constant(fb.infinity);
+    Expr a_bits = fb.magnitude_bits(a);
+    SplitFloat32 sa = split_float32(a), sb = split_float32(b);
+    return select(a_bits == 0 || a_bits >= inf_bits || fb.bits_of(b) >= inf_bits, a / b,
+                  power_of_split(sa.m / sb.m, sa.k - sb.k, exponent));
+}
+
+// a^e for a >= 0 (and finite e > 0; e is a float64 Expr, as p is), right for
+// subnormal a too. float32 takes pow_nonnegative_float32. float64 takes
+// pow(), which is accurate there, but Halide's vectorized pow reads a
+// subnormal's exponent as if it were normal (pow(1e-40f, 0.5f) came out 59x
+// too large), so such a is scaled into the normal range first and the scale
+// taken back out as 2^(-shift e), a loop invariant.
+inline Halide::Expr pow_nonnegative(const Halide::Expr &a, const Halide::Expr &exponent) {
     using namespace Halide;
     const Type t = a.type();
+    if (t == Float(32)) return pow_nonnegative_float32(a, exponent);
     const FloatBits fb(t);
-    const int shift = t.bits() == 32 ? 24 : 53;
-    const uint64_t min_normal_bits = t.bits() == 32 ? 0x00800000ull : 0x0010000000000000ull;
-    Expr tiny = fb.bits_of(a) < fb.constant(min_normal_bits);
+    const int shift = 53;
+    Expr e = cast(t, exponent);
+    Expr tiny = fb.bits_of(a) < fb.constant(0x0010000000000000ull);
     Expr scaled = select(tiny, a * fb.exact(std::ldexp(1.0, shift)), a);
     Expr unscale = select(tiny, pow(cast(t, 2), cast(t, -shift) * e), cast(t, 1));
     return pow(scaled, e) * unscale;
@@ -115,7 +236,7 @@ inline Halide::Expr power_of(const Halide::Expr &a, const Halide::Expr &p,
                   pt == 2, a * a,
                   pt == 3, a * a * a,
                   pt == 4, (a * a) * (a * a),
-                  general_power.defined() ? general_power : pow_nonnegative(a, pt));
+                  general_power.defined() ? general_power : pow_nonnegative(a, p));
 }
 
 // s^(1/p), with the same exact arms as power_of.
@@ -124,7 +245,7 @@ inline Halide::Expr root_of(const Halide::Expr &s, const Halide::Expr &p) {
     Expr pt = cast(s.type(), p);
     return select(pt == 1, s,
                   pt == 2, sqrt(s),
-                  pow_nonnegative(s, 1 / pt));
+                  pow_nonnegative(s, 1 / cast(Float(64), p)));
 }
 
 // The closed-form gradient term: (a / y)^(p - 1) for 0 < a <= y, times a scale.
@@ -138,10 +259,13 @@ inline Halide::Expr root_of(const Halide::Expr &s, const Halide::Expr &p) {
 // (wide_scaled_ratio_power_minus_one, summed in BackwardStages::gathered_wide),
 // where every such term is finite: |x| / y >= 1e-84 and p - 1 > -1. Schedules
 // specialize on p < 1 so p >= 1 does not pay for it (a float64 pow per term
-// made general-p backward 4x slower). For p >= 1 a ratio below the float
-// range (an element 38 orders of magnitude under its window's norm) gives 0
-// instead of a term that small (and a subnormal ratio an inexact one): plain
-// pow there keeps p >= 1 at one float pow per term.
+// made general-p backward 4x slower). For p >= 1, float32 forms the power
+// of the ratio without the ratio (ratio_pow_float32), so a ratio below the
+// float range costs nothing (p = 1.001, a = 1e-40 under y = 1e10: 0.89).
+// float64, and the exact arms p = 2, 3, 4 in both types, form a / y: there
+// a ratio below the dtype's range gives 0 instead of a term that small (and
+// a subnormal ratio an inexact one); plain pow keeps float64 at one pow per
+// term.
 //
 // Returns scale * (a / y)^(p - 1) in the type of a; with `small_powers`, p < 1
 // takes pow_nonnegative, which stays exact for a subnormal ratio (float64
@@ -155,11 +279,12 @@ inline Halide::Expr scaled_ratio_power_minus_one(const Halide::Expr &scale, cons
     // dy * (a / y) into (dy * a) / y, and dy * a rounds in the subnormal
     // range when a is subnormal (a = y = 1.4e-45 with dy = 1.61 gave 2).
     Expr ratio = a / y;
-    Expr general = scale * pow(ratio, pt - 1);
+    Expr general = a.type() == Float(32) ? scale * ratio_pow_float32(a, y, cast(Float(64), p) - 1)
+                                         : scale * pow(ratio, pt - 1);
     if (small_powers) {
         // Written on p itself, as the schedules' specializations are, so
         // each specialized branch folds this select away.
-        general = select(p < Expr(1.0), scale * pow_nonnegative(ratio, pt - 1), general);
+        general = select(p < Expr(1.0), scale * pow_nonnegative(ratio, cast(Float(64), p) - 1), general);
     }
     return select(pt == 1, scale,
                   pt == 2, strict_float(scale * ratio),
@@ -181,12 +306,14 @@ inline Halide::Expr wide_scaled_ratio_power_minus_one(const Halide::Expr &scale,
 // negligible beside the maximum's own term, 1. For p < 1 it is not (p = 0.001:
 // (1e-70)^p = 0.85, so dropping it turned an overflowing norm into max|x|), so
 // the term is a^p / m^p there: both powers are finite and non-zero for finite
-// non-zero a and m. Written on p itself, as the GPU schedule's
+// non-zero a and m (float32 forms the power of the ratio without the ratio
+// instead, in one power). Written on p itself, as the GPU schedule's
 // specializations are, so each specialized branch keeps one pow per term.
 inline Halide::Expr ratio_power(const Halide::Expr &a, const Halide::Expr &m, const Halide::Expr &p) {
     using namespace Halide;
-    Expr pt = cast(a.type(), p);
-    return select(p < Expr(1.0), pow_nonnegative(a, pt) / pow_nonnegative(m, pt), power_of(a / m, p));
+    Expr small_power = a.type() == Float(32) ? ratio_pow_float32(a, m, p)
+                                             : pow_nonnegative(a, p) / pow_nonnegative(m, p);
+    return select(p < Expr(1.0), small_power, power_of(a / m, p));
 }
 
 // The largest finite value of a float type (Halide's Type::max() is +inf).
@@ -267,7 +394,7 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
     Expr a = st.magnitude(x, c, n);
     st.powered(x, c, n) =
         power_of(a, shape.p,
-                 select(fb.bits_of(a) >= inf_bits, a, pow_nonnegative(a, cast(t, shape.p))));
+                 select(fb.bits_of(a) >= inf_bits, a, pow_nonnegative(a, shape.p)));
 
     st.window = RDom(0, shape.kernel_size, "k");
     Expr element = x * shape.stride + st.window;

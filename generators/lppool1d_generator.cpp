@@ -152,7 +152,10 @@ public:
 
 // The gradient of the plain forward formula, derived by Halide's automatic
 // differentiation. It exists to check the closed-form derivation in tests,
-// so it is scheduled simply and handles dense rows only.
+// so it is scheduled simply and handles dense rows only. Both dtypes
+// differentiate the float64 forward: float32's non-integer powers are formed
+// from the bits of their operands (pow_nonnegative_float32), which autodiff
+// cannot see through (it gave a zero gradient).
 template <typename T>
 class BackwardAutodiff : public Generator<BackwardAutodiff<T>> {
 public:
@@ -167,20 +170,22 @@ public:
     void generate() {
         lppool::Dims d;
         Func x_in("x_in");
-        x_in(d.x, d.c, d.n) = input(d.x, d.c, d.n);
+        x_in(d.x, d.c, d.n) = cast<double>(input(d.x, d.c, d.n));
         lppool::PoolShape shape{p, kernel_size, stride, input.dim(0).extent()};
         lppool::ForwardStages fwd = lppool::define_forward(x_in, shape, d);
 
         // Zero outside [0, out_length): the adjoint pass reads dy wherever the
         // forward's Funcs are defined, not only where the output is.
+        Func grad_output_wide("grad_output_wide");
+        grad_output_wide(d.x, d.c, d.n) = cast<double>(grad_output(d.x, d.c, d.n));
         Func dy = BoundaryConditions::constant_exterior(
-            grad_output, cast(grad_output.type(), 0),
+            grad_output_wide, cast<double>(0),
             {{0, out_length}, {0, grad_output.dim(1).extent()}, {0, grad_output.dim(2).extent()}});
         Region out_region = {{0, out_length},
                              {0, grad_output.dim(1).extent()},
                              {0, grad_output.dim(2).extent()}};
         Derivative adjoints = propagate_adjoints(fwd.unscaled, dy, out_region);
-        grad_input(d.x, d.c, d.n) = adjoints(x_in)(d.x, d.c, d.n);
+        grad_input(d.x, d.c, d.n) = cast<T>(adjoints(x_in)(d.x, d.c, d.n));
 
         lppool::require_zero_mins(input, grad_output, grad_input);
         input.set_estimates({{0, 64}, {0, 4}, {0, 2}});
