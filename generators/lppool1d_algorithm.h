@@ -97,17 +97,24 @@ struct FloatBits {
 // exactly before the rest is added: float32 rounds only numbers of the size
 // of e * log2(m), and the result is good to ~2e-7 * max(1, |e|).
 
-// a = m * 2^k for finite a > 0, m in [1, 2); subnormal a is split exactly.
+// a = m * 2^k, m in [1, 2), from a normal float32 `scaled` = a * 2^shift
+// (a value below the normal range is split exactly once scaled into it).
 struct SplitFloat32 {
     Halide::Expr m, k;  // float32, int32
 };
-inline SplitFloat32 split_float32(const Halide::Expr &a) {
+inline SplitFloat32 split_float32(const Halide::Expr &scaled, const Halide::Expr &shift) {
     using namespace Halide;
     const FloatBits fb(Float(32));
-    Expr tiny = fb.bits_of(a) < fb.constant(0x00800000u);
-    Expr bits = fb.bits_of(select(tiny, a * fb.exact(16777216.0), a));  // * 2^24, exact
+    Expr bits = fb.bits_of(scaled);
     return {fb.value_of((bits & fb.constant(0x007fffffu)) | fb.constant(0x3f800000u)),
-            cast(Int(32), bits >> 23) - select(tiny, 127 + 24, 127)};
+            cast(Int(32), bits >> 23) - 127 - shift};
+}
+
+// Below the float32 normal range, by the bits (fast math may fold a float
+// compare with a subnormal constant).
+inline Halide::Expr below_normal_float32(const Halide::Expr &v) {
+    const FloatBits fb(Halide::Float(32));
+    return fb.bits_of(v) < fb.constant(0x00800000u);
 }
 
 // Polynomials for power_of_split, whose arguments are already reduced (so
@@ -182,23 +189,32 @@ inline Halide::Expr pow_nonnegative_float32(const Halide::Expr &a, const Halide:
     using namespace Halide;
     const FloatBits fb(Float(32));
     Expr bits = fb.magnitude_bits(a);
-    SplitFloat32 s = split_float32(a);
+    Expr tiny = below_normal_float32(a);
+    SplitFloat32 s = split_float32(select(tiny, a * fb.exact(std::ldexp(1.0, 24)), a), select(tiny, 24, 0));
     return select(bits == 0 || bits >= fb.constant(fb.infinity), a, power_of_split(s.m, s.k, exponent));
 }
 
-// (a / b)^e for float32 a >= 0, b > 0 and e > 0 (float64), without forming
-// a / b, which underflows where the power need not (a = 1e-40 under
-// b = 1e10 at e = 0.001: 0.89). Where a is 0 or either is Inf or NaN, the
-// result is a / b, which is (a / b)^e there.
+// (a / b)^e for float32 a >= 0, b > 0, a / b finite (every caller's is at
+// most 1) and e > 0 (float64), right where the
+// ratio a / b falls below the float range and its power need not (a = 1e-40
+// under b = 1e10 at e = 0.001: 0.89): such a ratio is formed again as
+// (a * 2^126) / (b * 2^-100), which is normal and exact-scaled there (a / b <
+// 2^-126 means a < 4 and b >= 2^-23), and the 2^226 is taken out of its
+// exponent. Where a is 0 or either is Inf or NaN, the result is a / b, which
+// is (a / b)^e there. (Splitting a and b and dividing their mantissas did the
+// same in 1.04x the time; JIT, AVX2.)
 inline Halide::Expr ratio_pow_float32(const Halide::Expr &a, const Halide::Expr &b,
                                       const Halide::Expr &exponent) {
     using namespace Halide;
     const FloatBits fb(Float(32));
     Expr inf_bits = fb.constant(fb.infinity);
+    Expr ratio = a / b;
+    Expr tiny = below_normal_float32(ratio);
+    Expr rescaled = (a * fb.exact(std::ldexp(1.0, 126))) / (b * fb.exact(std::ldexp(1.0, -100)));
+    SplitFloat32 s = split_float32(select(tiny, rescaled, ratio), select(tiny, 226, 0));
     Expr a_bits = fb.magnitude_bits(a);
-    SplitFloat32 sa = split_float32(a), sb = split_float32(b);
-    return select(a_bits == 0 || a_bits >= inf_bits || fb.bits_of(b) >= inf_bits, a / b,
-                  power_of_split(sa.m / sb.m, sa.k - sb.k, exponent));
+    return select(a_bits == 0 || a_bits >= inf_bits || fb.bits_of(b) >= inf_bits, ratio,
+                  power_of_split(s.m, s.k, exponent));
 }
 
 // a^e for a >= 0 (and finite e > 0; e is a float64 Expr, as p is), right for
