@@ -195,9 +195,9 @@ inline Halide::Expr pow_nonnegative_float32(const Halide::Expr &a, const Halide:
 }
 
 // (a / b)^e for float32 a >= 0, b > 0, a / b finite (every caller's is at
-// most 1) and e > 0 (float64), right where the
-// ratio a / b falls below the float range and its power need not (a = 1e-40
-// under b = 1e10 at e = 0.001: 0.89): such a ratio is formed again as
+// most 1) and e > 0 (float64), right where the ratio a / b falls below the
+// float range and its power need not (a = 1e-40 under b = 1e10 at
+// e = 0.001: 0.89): such a ratio is formed again as
 // (a * 2^126) / (b * 2^-100), which is normal and exact-scaled there (a / b <
 // 2^-126 means a < 4 and b >= 2^-23), and the 2^226 is taken out of its
 // exponent. Where a is 0 or either is Inf or NaN, the result is a / b, which
@@ -275,9 +275,10 @@ inline Halide::Expr root_of(const Halide::Expr &s, const Halide::Expr &p) {
 // (wide_scaled_ratio_power_minus_one, summed in BackwardStages::gathered_wide),
 // where every such term is finite: |x| / y >= 1e-84 and p - 1 > -1. Schedules
 // specialize on p < 1 so p >= 1 does not pay for it (a float64 pow per term
-// made general-p backward 4x slower). For p >= 1, float32 forms the power
-// of the ratio without the ratio (ratio_pow_float32), so a ratio below the
-// float range costs nothing (p = 1.001, a = 1e-40 under y = 1e10: 0.89).
+// made general-p backward 4x slower). For p >= 1, float32 re-forms a ratio
+// that falls below the float range from rescaled magnitudes
+// (ratio_pow_float32), so it keeps its power (p = 1.001, a = 1e-40 under
+// y = 1e10: 0.89).
 // float64, and the exact arms p = 2, 3, 4 in both types, form a / y: there
 // a ratio below the dtype's range gives 0 instead of a term that small (and
 // a subnormal ratio an inexact one); plain pow keeps float64 at one pow per
@@ -322,8 +323,8 @@ inline Halide::Expr wide_scaled_ratio_power_minus_one(const Halide::Expr &scale,
 // negligible beside the maximum's own term, 1. For p < 1 it is not (p = 0.001:
 // (1e-70)^p = 0.85, so dropping it turned an overflowing norm into max|x|), so
 // the term is a^p / m^p there: both powers are finite and non-zero for finite
-// non-zero a and m (float32 forms the power of the ratio without the ratio
-// instead, in one power). Written on p itself, as the GPU schedule's
+// non-zero a and m (float32 takes ratio_pow_float32 instead: one power,
+// the ratio re-formed where it underflows). Written on p itself, as the GPU schedule's
 // specializations are, so each specialized branch keeps one pow per term.
 inline Halide::Expr ratio_power(const Halide::Expr &a, const Halide::Expr &m, const Halide::Expr &p) {
     using namespace Halide;
