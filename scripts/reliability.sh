@@ -58,12 +58,38 @@ arm() {
   bash scripts/arm.sh
 }
 
+# memcheck runs a program's threads one at a time and the fuzzer is one
+# process, so each keeps one core busy: asked for together, valgrind runs
+# beside the fuzzer (its output is printed when both are done).
+both_single_core=0
+[[ " ${stages[*]} " == *" valgrind "* && " ${stages[*]} " == *" fuzz "* ]] && both_single_core=1
+valgrind_pid=""
+finish_valgrind() {
+  [ -n "$valgrind_pid" ] || return 0
+  local rc=0
+  wait "$valgrind_pid" || rc=$?
+  valgrind_pid=""
+  cat "$build_dir/valgrind.log"
+  [ $rc -eq 0 ] || { echo "valgrind memcheck failed (exit $rc)"; return 1; }
+}
 for s in "${stages[@]}"; do
   case "$s" in
     sanitizers) stage "sanitizers (ASan + UBSan + LSan)" sanitizers ;;
-    valgrind) stage "valgrind memcheck" valgrind_stage ;;
-    fuzz) stage "fuzzing (libFuzzer)" fuzz ;;
+    valgrind)
+      if [ $both_single_core -eq 1 ]; then
+        stage "valgrind memcheck" valgrind_stage > "$build_dir/valgrind.log" 2>&1 &
+        valgrind_pid=$!
+        echo "=== valgrind memcheck runs beside the fuzzer (log: $build_dir/valgrind.log)"
+      else
+        stage "valgrind memcheck" valgrind_stage
+      fi
+      ;;
+    fuzz)
+      stage "fuzzing (libFuzzer)" fuzz
+      finish_valgrind
+      ;;
     arm) stage "aarch64 under qemu" arm ;;
     *) echo "unknown stage $s"; exit 2 ;;
   esac
 done
+finish_valgrind
