@@ -53,7 +53,7 @@ data["kernels"].update({
 json.dump(data, open(path, "w"), indent=1)
 PY
 
-# Its CPU kernels are compiled for this machine (Halide's host target) alone:
+# Its CPU kernels are compiled for one target, this machine's best (below):
 # the tuned knobs are the same in every target's variant, the three-target
 # build (scripts/build.sh's) already tests Halide's run-time dispatch, and
 # one target saves two thirds of the generator time. No CUDA kernels (no
