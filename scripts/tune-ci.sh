@@ -58,20 +58,30 @@ PY
 # build (scripts/build.sh's) already tests Halide's run-time dispatch, and
 # one target saves two thirds of the generator time. No CUDA kernels (no
 # device here, and the main build checks their PTX) and no second lppool-tune.
-# The target is the best of the default build's that this CPU runs, not
-# Halide's "host": Halide 14 takes an AVX-512 AMD Zen 4 for a Sapphire Rapids
-# and emits AVX512-FP16 there (vmovsh: SIGILL in the tuned build's tests).
+# The target is the first of the main build's LPPOOL_CPU_TARGETS (best
+# first) whose features this CPU has, not Halide's "host": Halide 14 takes an
+# AVX-512 AMD Zen 4 for a Sapphire Rapids and emits AVX512-FP16 there
+# (vmovsh: SIGILL in the tuned build's tests).
+runs_here() {  # halide target: are all its x86 features in /proc/cpuinfo?
+  local flags feature flag
+  flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
+  for feature in $(tr - ' ' <<<"${1#x86-64-linux}"); do
+    case "$feature" in
+      sse41) feature=sse4_1 ;;
+      avx512) feature="avx512f avx512cd" ;;
+      avx512_skylake) feature="avx512f avx512cd avx512bw avx512dq avx512vl" ;;
+    esac
+    for flag in $feature; do [[ "$flags" == *" $flag "* ]] || return 1; done
+  done
+}
 cpu_target=host
 if [ "$(uname -m)" = x86_64 ]; then
-  flags=" $(grep -m1 '^flags' /proc/cpuinfo | cut -d: -f2) "
-  has() { for f in "$@"; do [[ "$flags" == *" $f "* ]] || return 1; done; }
-  if has avx512f avx512cd avx512bw avx512dq avx512vl avx2 fma f16c; then
-    cpu_target=x86-64-linux-sse41-avx-f16c-fma-avx2-avx512-avx512_skylake
-  elif has avx2 fma f16c avx; then
-    cpu_target=x86-64-linux-sse41-avx-f16c-fma-avx2
-  else
-    cpu_target=x86-64-linux-sse41
-  fi
+  IFS=';' read -r -a main_targets < <(sed -n 's/^LPPOOL_CPU_TARGETS:STRING=//p' "$build_dir/CMakeCache.txt") || true
+  cpu_target=""
+  for t in "${main_targets[@]}"; do
+    if runs_here "$t"; then cpu_target=$t; break; fi
+  done
+  [ -n "$cpu_target" ] || { echo "no LPPOOL_CPU_TARGETS of $build_dir runs on this CPU"; exit 1; }
 fi
 echo "=== tuned build's CPU target: $cpu_target"
 stage "build from the tuned file" bash -c "LPPOOL_BUILD_DIR=$tuned_dir bash scripts/build.sh -DLPPOOL_TUNED_PARAMS=$file -DLPPOOL_BUILD_PYTHON=OFF -DLPPOOL_CPU_TARGETS=$cpu_target -DLPPOOL_CUDA=OFF -DLPPOOL_BUILD_TUNER=OFF > $build_dir/tuned-build.log 2>&1 || { tail -50 $build_dir/tuned-build.log; exit 1; }; grep 'LPPool: tuned schedules' $build_dir/tuned-build.log"
