@@ -117,7 +117,7 @@ TEST_CASE("backward matches central finite differences of the forward", "[backwa
             auto y = pool.forward(x.buffer);
             Halide::Runtime::Buffer<double> dy(y.dim(0).extent(), 2, 1);
             std::uniform_real_distribution<double> dist(-1, 1);
-            dy.for_each_value([&](double &v) { v = dist(rng); });
+            test::for_each_value(dy, [&](double &v) { v = dist(rng); });
             auto dx = pool.backward(x.buffer, y, dy);
 
             auto loss = [&](const Halide::Runtime::Buffer<double> &xs) {
@@ -159,14 +159,14 @@ void check_against_autodiff(AutodiffKernel autodiff, double tolerance) {
             INFO("p=" << p << " K=" << K << " S=" << S << " ceil=" << ceil_mode << " L=" << L);
             lppool::LPPool1d pool(p, K, S, ceil_mode);
             Halide::Runtime::Buffer<T> x(L, 3, 2);
-            x.for_each_value([&](T &v) {
+            test::for_each_value(x, [&](T &v) {
                 do {
                     v = T(dist(rng));
                 } while (std::fabs(v) < 1e-3);  // autodiff of |x|^p at 0 is NaN for p < 1
             });
             auto y = pool.forward(x);
             Halide::Runtime::Buffer<T> dy(y.dim(0).extent(), 3, 2);
-            dy.for_each_value([&](T &v) { v = T(dist(rng)); });
+            test::for_each_value(dy, [&](T &v) { v = T(dist(rng)); });
             auto dx = pool.backward(x, y, dy);
 
             Halide::Runtime::Buffer<T> dx_autodiff(L, 3, 2);
@@ -199,7 +199,7 @@ TEST_CASE("backward: zero windows give zero gradient; p < 1 at zeros gives 0", "
         auto y = pool.forward(x);
         REQUIRE(y.dim(0).extent() == 5);
         Halide::Runtime::Buffer<double> dy(5, 1);
-        dy.fill(1.0);
+        test::fill(dy, 1.0);
         auto dx = pool.backward(x, y, dy);
         for (int i = 0; i < 10; i++) {
             INFO("i=" << i);
@@ -218,10 +218,10 @@ TEST_CASE("backward: S > K leaves gaps with zero gradient; large p does not over
           "[backward]") {
     lppool::LPPool1d gaps(2.0, 2, 5);
     Halide::Runtime::Buffer<float> x(12, 2);
-    x.fill(1.0f);
+    test::fill(x, 1.0f);
     auto y = gaps.forward(x);
     Halide::Runtime::Buffer<float> dy(y.dim(0).extent(), 2);
-    dy.fill(1.0f);
+    test::fill(dy, 1.0f);
     auto dx = gaps.backward(x, y, dy);
     for (int i = 0; i < 12; i++) {
         const bool covered = (i % 5) < 2;
@@ -235,7 +235,7 @@ TEST_CASE("backward: S > K leaves gaps with zero gradient; large p does not over
     for (int i = 0; i < 8; i++) xl(i, 0) = values[i];
     auto yl = large_p.forward(xl);
     Halide::Runtime::Buffer<float> dyl(2, 1);
-    dyl.fill(1.0f);
+    test::fill(dyl, 1.0f);
     auto dxl = large_p.backward(xl, yl, dyl);
     for (int i = 0; i < 8; i++) CHECK(std::isfinite(dxl(i, 0)));
     CHECK(dxl(0, 0) > 0.5f);  // the max element carries most of the gradient

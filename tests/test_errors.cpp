@@ -108,8 +108,8 @@ TEST_CASE("forward rejects bad tensors and writes nothing", "[errors]") {
     }
     SECTION("unsupported and mismatched dtypes") {
         Halide::Runtime::Buffer<int32_t> xi(16, 3, 2), yi(4, 3, 2);
-        xi.fill(7);
-        yi.fill(9);
+        test::fill(xi, 7);
+        test::fill(yi, 9);
         CHECK_INVALID(pool.forward_raw(*xi.raw_buffer(), *yi.raw_buffer()), Contains("int32"));
         Halide::Runtime::Buffer<uint16_t> xh(16, 3, 2), yh(4, 3, 2);
         CHECK_INVALID(pool.forward_raw(*xh.raw_buffer(), *yh.raw_buffer()), Contains("uint16"));
@@ -229,7 +229,7 @@ TEST_CASE("outputs that alias themselves or an input are rejected", "[errors]") 
     // Backward: grad_x must not alias grad_y.
     Halide::Runtime::Buffer<float> y(4, 2), dy(4, 2);
     pool.forward(x, y);
-    dy.fill(1.0f);
+    test::fill(dy, 1.0f);
     std::vector<float> big(256, 0.0f);
     Halide::Runtime::Buffer<float> dy_big(big.data(), 4, 2), dx_over(big.data() + 4, 16, 2);
     CHECK_INVALID(pool.backward(x, y, dy_big, dx_over), Contains("grad_x overlaps grad_y"));

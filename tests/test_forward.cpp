@@ -22,14 +22,14 @@ using test::check_forward_case;
 TEST_CASE("seed example: p=2, K=4 on ones(1, 8, 16) gives (1, 8, 4)", "[forward][seed]") {
     lppool::LPPool1d pool(2.0, 4);
     Halide::Runtime::Buffer<float> x(16, 8, 1);
-    x.fill(1.0f);
+    test::fill(x, 1.0f);
     auto y = pool.forward(x);
     REQUIRE(y.dimensions() == 3);
     CHECK(y.dim(2).extent() == 1);
     CHECK(y.dim(1).extent() == 8);
     CHECK(y.dim(0).extent() == 4);
     // sqrt(4 * 1^2) = 2 in every window.
-    y.for_each_value([](float v) { CHECK(v == Approx(2.0f).epsilon(1e-6)); });
+    test::for_each_value(y, [](float v) { CHECK(v == Approx(2.0f).epsilon(1e-6)); });
 }
 
 TEST_CASE("seed example: p=1, K=3, S=1 on a (2, 4, 12) input gives (2, 4, 10)",
@@ -38,7 +38,7 @@ TEST_CASE("seed example: p=1, K=3, S=1 on a (2, 4, 12) input gives (2, 4, 10)",
     Halide::Runtime::Buffer<float> x(12, 4, 2);
     std::mt19937 rng(7);
     std::uniform_real_distribution<float> dist(-1, 1);
-    x.for_each_value([&](float &v) { v = dist(rng); });
+    test::for_each_value(x, [&](float &v) { v = dist(rng); });
     auto y = pool.forward(x);
     REQUIRE(y.dimensions() == 3);
     CHECK(y.dim(2).extent() == 2);
@@ -136,12 +136,12 @@ TEST_CASE("forward into a new buffer keeps the input's layout", "[forward]") {
             for (int j = 0; j < 19; j++) CHECK(y(j, c, n) == Approx(double(want.at(n, c, j))).epsilon(1e-5));
 
     Halide::Runtime::Buffer<double> x2_storage(9, 3);
-    x2_storage.fill(1.0);
+    test::fill(x2_storage, 1.0);
     Halide::Runtime::Buffer<const double> x2 = x2_storage;
     auto y2 = pool.forward(x2);
     CHECK(y2.dimensions() == 2);
     CHECK(y2.dim(0).extent() == 3);
-    y2.for_each_value([](double v) { CHECK(v == Approx(2.0).epsilon(1e-12)); });
+    test::for_each_value(y2, [](double v) { CHECK(v == Approx(2.0).epsilon(1e-12)); });
 }
 
 TEST_CASE("forward: large windows take the along-window kernels", "[forward]") {

@@ -72,7 +72,7 @@ struct DeviceTensor {
 template <typename T>
 void fill(DeviceTensor<T> &t, std::mt19937 &rng, double lo, double hi) {
     std::uniform_real_distribution<double> dist(lo, hi);
-    t.host.for_each_value([&](T &v) { v = T(dist(rng)); });
+    test::for_each_value(t.host, [&](T &v) { v = T(dist(rng)); });
 }
 
 template <typename T>
@@ -110,7 +110,7 @@ void check_device_memory_case(double p, int64_t K, int64_t S, bool ceil_mode, in
         pool.backward_device(x.device_view(), y.device_view(), dy.device_view(), dx.device_view());
     } else {
         // Host copies are stale on purpose: a device allocation means device data.
-        x.host.fill(T(0));
+        test::fill(x.host, T(0));
         x.host.set_host_dirty(false);
         dy.host.set_host_dirty(false);
         pool.forward(x.host, y.host);
@@ -130,11 +130,11 @@ void check_device_memory_case(double p, int64_t K, int64_t S, bool ceil_mode, in
 TEST_CASE("GPU: seed examples", "[gpu][seed]") {
     const auto pool = lppool::LPPool1d(2.0, 4).on(kDevice);
     Halide::Runtime::Buffer<float> x(16, 8, 1);
-    x.fill(1.0f);
+    test::fill(x, 1.0f);
     auto y = pool.forward(x);
     REQUIRE(y.dim(0).extent() == 4);
     REQUIRE(y.dim(1).extent() == 8);
-    y.for_each_value([](float v) { CHECK(v == Approx(2.0f).epsilon(1e-6)); });
+    test::for_each_value(y, [](float v) { CHECK(v == Approx(2.0f).epsilon(1e-6)); });
 
     const auto pool1 = lppool::LPPool1d(1.0, 3, 1).on(kDevice);
     Halide::Runtime::Buffer<float> x1(12, 4, 2);

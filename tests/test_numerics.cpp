@@ -187,7 +187,7 @@ TEST_CASE("ceil_mode: a partial window is the norm of its in-bounds elements", "
     // L = 11, K = 4, S = 3: windows [0,4), [3,7), [6,10) and, in ceil mode, [9,11).
     lppool::LPPool1d pool(2.0, 4, 3, true);
     Halide::Runtime::Buffer<double> x(11, 1);
-    x.fill(2.0);
+    test::fill(x, 2.0);
     auto y = pool.forward(x);
     REQUIRE(y.dim(0).extent() == 4);
     CHECK(y(2, 0) == Approx(4.0).epsilon(1e-12));
