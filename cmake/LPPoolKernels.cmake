@@ -47,8 +47,14 @@ set(LPPOOL_GPU_TILE_OUTPUTS 128 CACHE STRING
 # is most of a build's time. The other tree must be of these sources and
 # configured with the same kernel settings (checked here); the build runs its
 # build first, so its kernels are never stale.
+#
+# A build from tuned files (CI's tuned build, scripts/tune-ci.sh) may do the
+# same: the kernels its files tune are generated here, for this build's
+# LPPOOL_CPU_TARGETS, and every other kernel is linked from the other tree,
+# which must then be a build of the default schedules (no tuned files of its
+# own), so an untuned kernel there is the one this build would generate.
 set(LPPOOL_KERNELS_FROM "" CACHE PATH
-    "A build tree of these sources whose kernels to link instead of generating them (same kernel settings)")
+    "A build tree of these sources whose kernels to link instead of generating them (same kernel settings; with tuned files: the untuned kernels only)")
 set(LPPOOL_KERNELS_DIR ${CMAKE_BINARY_DIR})
 if (LPPOOL_KERNELS_FROM)
   get_filename_component(LPPOOL_KERNELS_DIR ${LPPOOL_KERNELS_FROM} ABSOLUTE BASE_DIR ${CMAKE_BINARY_DIR})
@@ -61,6 +67,14 @@ if (LPPOOL_KERNELS_FROM)
                       LPPOOL_TUNED_PARAMS LPPOOL_TUNED_ALLOW_STALE LPPOOL_BUILD_BENCH
                       LPPOOL_BUILD_EXAMPLES)
   load_cache(${LPPOOL_KERNELS_DIR} READ_WITH_PREFIX from_ ${kernel_settings})
+  if (LPPOOL_TUNED_PARAMS)
+    if (from_LPPOOL_TUNED_PARAMS)
+      message(FATAL_ERROR "LPPOOL_KERNELS_FROM=${LPPOOL_KERNELS_FROM}: it was built from tuned "
+                          "files (${from_LPPOOL_TUNED_PARAMS}); a build from tuned files links "
+                          "the untuned kernels of a default build only")
+    endif ()
+    list(REMOVE_ITEM kernel_settings LPPOOL_TUNED_PARAMS LPPOOL_TUNED_ALLOW_STALE LPPOOL_CPU_TARGETS)
+  endif ()
   foreach (setting IN LISTS kernel_settings)
     if (NOT "${from_${setting}}" STREQUAL "${${setting}}")
       message(FATAL_ERROR "LPPOOL_KERNELS_FROM=${LPPOOL_KERNELS_FROM}: its ${setting} is "
@@ -72,26 +86,35 @@ if (LPPOOL_KERNELS_FROM)
                     COMMAND ${CMAKE_COMMAND} --build ${LPPOOL_KERNELS_DIR}
                     COMMENT "Bringing the kernels of ${LPPOOL_KERNELS_DIR} up to date"
                     VERBATIM)
-  message(STATUS "LPPool: kernels linked from ${LPPOOL_KERNELS_DIR}, not generated")
+  # Its one Halide runtime serves every kernel here, generated ones included
+  # (they add no runtime of their own): it holds each GPU API's module.
+  file(GLOB runtime_archives ${LPPOOL_KERNELS_DIR}/generators/lib*.runtime.a)
+  list(LENGTH runtime_archives runtime_count)
+  if (NOT runtime_count EQUAL 1)
+    message(FATAL_ERROR "LPPOOL_KERNELS_FROM=${LPPOOL_KERNELS_FROM}: expected one Halide runtime "
+                        "in its generators/, found ${runtime_count}; build it first")
+  endif ()
+  get_filename_component(runtime ${runtime_archives} NAME)
+  string(REGEX REPLACE "^lib(.*)\\.a$" "\\1" runtime ${runtime})
+  add_library(${runtime} STATIC IMPORTED GLOBAL)
+  set_target_properties(${runtime} PROPERTIES IMPORTED_LOCATION ${runtime_archives})
+  target_link_libraries(${runtime} INTERFACE Halide::Runtime Threads::Threads ${CMAKE_DL_LIBS})
+  add_dependencies(${runtime} lppool_kernels_from_build)
+  set_property(GLOBAL PROPERTY LPPOOL_HALIDE_RUNTIME ${runtime})
+  if (LPPOOL_TUNED_PARAMS)
+    message(STATUS "LPPool: untuned kernels linked from ${LPPOOL_KERNELS_DIR}, tuned ones generated")
+  else ()
+    message(STATUS "LPPool: kernels linked from ${LPPOOL_KERNELS_DIR}, not generated")
+  endif ()
 endif ()
 
-# One kernel (and, for the first, the shared Halide runtime) of the
-# LPPOOL_KERNELS_FROM tree, as the targets lppool_add_kernel would make.
+# One kernel of the LPPOOL_KERNELS_FROM tree, as the target lppool_add_kernel
+# would make.
 function(_lppool_import_kernel NAME)
   file(RELATIVE_PATH subdir ${CMAKE_BINARY_DIR} ${CMAKE_CURRENT_BINARY_DIR})
   set(dir ${LPPOOL_KERNELS_DIR}/${subdir})
   get_property(runtime GLOBAL PROPERTY LPPOOL_HALIDE_RUNTIME)
-  set(files ${dir}/lib${NAME}.a ${dir}/${NAME}.h)
-  if (NOT runtime)
-    set(runtime ${NAME}.runtime)
-    list(APPEND files ${dir}/lib${runtime}.a)
-    add_library(${runtime} STATIC IMPORTED GLOBAL)
-    set_target_properties(${runtime} PROPERTIES IMPORTED_LOCATION ${dir}/lib${runtime}.a)
-    target_link_libraries(${runtime} INTERFACE Halide::Runtime Threads::Threads ${CMAKE_DL_LIBS})
-    add_dependencies(${runtime} lppool_kernels_from_build)
-    set_property(GLOBAL PROPERTY LPPOOL_HALIDE_RUNTIME ${runtime})
-  endif ()
-  foreach (file IN LISTS files)
+  foreach (file ${dir}/lib${NAME}.a ${dir}/${NAME}.h)
     if (NOT EXISTS ${file})
       message(FATAL_ERROR "LPPOOL_KERNELS_FROM: ${file} does not exist; build "
                           "${LPPOOL_KERNELS_DIR} first")
@@ -102,6 +125,7 @@ function(_lppool_import_kernel NAME)
   target_include_directories(${NAME} INTERFACE ${dir})
   target_link_libraries(${NAME} INTERFACE ${runtime})
   add_dependencies(${NAME} lppool_kernels_from_build)
+  set_property(GLOBAL PROPERTY LPPOOL_KERNEL_HEADER_${NAME} ${dir}/${NAME}.h)
 endfunction()
 
 # lppool_add_kernel(<name> FROM <generator target> GENERATOR <gen>
@@ -112,7 +136,8 @@ endfunction()
 # its targets' device modules to it).
 function(lppool_add_kernel NAME)
   cmake_parse_arguments(ARG "" "FROM;GENERATOR;AUTOSCHEDULER" "PARAMS;TARGETS" ${ARGN})
-  if (LPPOOL_KERNELS_FROM)
+  string(REGEX REPLACE "^lppool1d_" "" tuned_key ${NAME})
+  if (LPPOOL_KERNELS_FROM AND NOT DEFINED LPPOOL_TUNED_${tuned_key})
     _lppool_import_kernel(${NAME})
     return()
   endif ()
@@ -144,4 +169,5 @@ function(lppool_add_kernel NAME)
   if (NOT runtime)
     set_property(GLOBAL PROPERTY LPPOOL_HALIDE_RUNTIME ${NAME}.runtime)
   endif ()
+  set_property(GLOBAL PROPERTY LPPOOL_KERNEL_HEADER_${NAME} ${CMAKE_CURRENT_BINARY_DIR}/${NAME}.h)
 endfunction ()

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # CI's tuning stage: a tiny-budget lppool-tune run writes a tuned file, a
-# separate build (build-tuned/) compiles every kernel from it, the tuned
-# values are checked on the generators' command lines, and the whole test
-# suite runs on the tuned build. Needs scripts/build.sh's build first.
+# separate build (build-tuned/) generates the kernels it tunes and links the
+# rest from scripts/build.sh's build, the tuned values are checked on the
+# generators' command lines, and the whole test suite runs on the tuned
+# build. Needs scripts/build.sh's build first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build_dir="${LPPOOL_BUILD_DIR:-build}"
@@ -21,13 +22,15 @@ stage "tiny tuning run" "$build_dir/tools/tune/lppool-tune" --budget 60 --seed 1
 # The tuner cannot time OpenCL here (PoCL crashes beside libHalide's LLVM),
 # so non-default GPU tiles are added by hand: the tuned build's OpenCL suite
 # then runs them, and the runtime's staging rule must use their tile sizes.
-# So are knobs for the overlapping-windows, short-rows, long-signal and
-# general-powers forwards that differ from the rows forwards': test_forward
-# then checks that they give the same bits (and test_stream, whose short
-# blocks run the short-rows kernel, that a stream matches the offline result
-# with |x|^p unstaged in one and staged in the other). Unrolled vectors, chunk buffers on the pseudostack and
-# unstaged powers (off by default; the rows-layout forwards only) get kernels
-# of every pass, dtype and layout they apply to, so the suite runs them.
+# So are non-default CPU knobs, every knob on at least one kernel of each
+# schedule (rows forward, channels-last forward, rows backward), on the
+# kernels that are quick to generate: only the tuned kernels are generated
+# (the others are the main build's), and test_forward and test_backward
+# check each variant against the rows kernels bit for bit (and test_stream,
+# whose short blocks run the short-rows kernel, that a stream matches the
+# offline result with |x|^p unstaged in one and staged in the other).
+# min_parallel_rows 16 sends the general-powers tests' 8 rows down the
+# tasks-along-L branch, where long_chunk_outputs applies.
 python3 - "$file" <<'PY'
 import json, sys
 path = sys.argv[1]
@@ -36,28 +39,24 @@ data["kernels"].update({
     "forward_f32_rows_opencl": {"gpu_tile_outputs": 64, "gpu_stage_powers": True},
     "forward_f64_rows_opencl": {"gpu_tile_outputs": 512},
     "backward_f32_channels_last_opencl": {"gpu_tile_channels": 16, "gpu_tile_positions": 4},
-    "forward_f32_rows_overlapping": {"chunk_outputs": 4096, "vector_multiple": 1,
-                                     "unroll_vectors": 4, "scratch_on_stack": True},
-    "forward_f64_rows_overlapping": {"chunk_outputs": 64, "min_parallel_rows": 2},
     "forward_f32_rows_short": {"chunk_outputs": 64, "vector_multiple": 4, "stage_powers": False},
-    "forward_f32_rows_long": {"stage_powers": False, "min_parallel_rows": 2},
-    "forward_f64_rows_long": {"stage_powers": False, "long_chunk_outputs": 4096},
-    "forward_f64_rows_short": {"chunk_outputs": 16, "vector_multiple": 1, "unroll_vectors": 2},
-    "forward_f64_rows": {"unroll_vectors": 3, "scratch_on_stack": True},
-    "forward_f32_rows_general_powers": {"stage_powers": False, "chunk_outputs": 128},
-    "forward_f64_rows_general_powers": {"vector_multiple": 1, "scratch_on_stack": True},
+    "forward_f32_rows_general_powers": {"chunk_outputs": 4096, "vector_multiple": 1, "unroll_vectors": 4,
+                                        "scratch_on_stack": True},
+    "forward_f64_rows_general_powers": {"stage_powers": False, "chunk_outputs": 64, "unroll_vectors": 3,
+                                        "min_parallel_rows": 16, "long_chunk_outputs": 4096},
     "forward_f32_channels_last": {"scratch_on_stack": True},
-    "backward_f32_rows": {"unroll_vectors": 2, "scratch_on_stack": True},
     "backward_f64_rows": {"chunk_outputs": 100, "scratch_on_stack": True},
+    "backward_f64_rows_overlapping": {"unroll_vectors": 2, "scratch_on_stack": True},
 })
 json.dump(data, open(path, "w"), indent=1)
 PY
 
-# Its CPU kernels are compiled for one target, this machine's best (below):
-# the tuned knobs are the same in every target's variant, the three-target
-# build (scripts/build.sh's) already tests Halide's run-time dispatch, and
-# one target saves two thirds of the generator time. No CUDA kernels (no
-# device here, and the main build checks their PTX) and no second lppool-tune.
+# Only the tuned kernels are generated (LPPOOL_KERNELS_FROM: the others,
+# the Halide runtime among them, are the main build's), for one target, this
+# machine's best (below): the tuned knobs are the same in every target's
+# variant, the three-target build (scripts/build.sh's) already tests Halide's
+# run-time dispatch, and one target saves two thirds of the generator time.
+# No second lppool-tune.
 # The target is the first of the main build's LPPOOL_CPU_TARGETS (best
 # first) whose features this CPU has, not Halide's "host": Halide 14 takes an
 # AVX-512 AMD Zen 4 for a Sapphire Rapids and emits AVX512-FP16 there
@@ -84,7 +83,7 @@ if [ "$(uname -m)" = x86_64 ]; then
   [ -n "$cpu_target" ] || { echo "no LPPOOL_CPU_TARGETS of $build_dir runs on this CPU"; exit 1; }
 fi
 echo "=== tuned build's CPU target: $cpu_target"
-stage "build from the tuned file" bash -c "LPPOOL_BUILD_DIR=$tuned_dir bash scripts/build.sh -DLPPOOL_TUNED_PARAMS=$file -DLPPOOL_BUILD_PYTHON=OFF -DLPPOOL_CPU_TARGETS=$cpu_target -DLPPOOL_CUDA=OFF -DLPPOOL_BUILD_TUNER=OFF > $build_dir/tuned-build.log 2>&1 || { tail -50 $build_dir/tuned-build.log; exit 1; }; grep 'LPPool: tuned schedules' $build_dir/tuned-build.log"
+stage "build from the tuned file" bash -c "LPPOOL_BUILD_DIR=$tuned_dir bash scripts/build.sh -DLPPOOL_TUNED_PARAMS=$file -DLPPOOL_BUILD_PYTHON=OFF -DLPPOOL_CPU_TARGETS=$cpu_target -DLPPOOL_KERNELS_FROM=$PWD/$build_dir -DLPPOOL_BUILD_TUNER=OFF > $build_dir/tuned-build.log 2>&1 || { tail -50 $build_dir/tuned-build.log; exit 1; }; grep 'LPPool: tuned schedules\\|LPPool: untuned kernels' $build_dir/tuned-build.log"
 
 # Every tuned value must be on its kernel's generator command line.
 checked=0
