@@ -323,7 +323,7 @@ TEST_CASE("backward: float32 p < 1 terms past the float range that cancel in the
                 for (int64_t n = 0; n < N; n++)
                     for (int64_t c = 0; c < C; c++)
                         for (int64_t l = 0; l < L; l++) {
-                            const long double w = want.grad_x.at(n, c, l);
+                            const reference::real w = want.grad_x.at(n, c, l);
                             const double got = dx.at(n, c, l);
                             INFO("element (" << n << ", " << c << ", " << l << "): got " << got << " want "
                                              << double(w) << " magnitude " << double(want.magnitude.at(n, c, l)));
@@ -334,7 +334,7 @@ TEST_CASE("backward: float32 p < 1 terms past the float range that cancel in the
                             // Summed in float64: its rounding is relative to the
                             // terms' magnitude, then one rounding to float32 and
                             // pow's, relative to |want| itself.
-                            const long double m = want.magnitude.at(n, c, l);
+                            const reference::real m = want.magnitude.at(n, c, l);
                             if (1e-12 * m > float_max) {  // beyond what a float64 sum resolves
                                 REQUIRE(!std::isnan(got));
                                 continue;

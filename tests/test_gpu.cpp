@@ -81,9 +81,9 @@ void require_close(const DeviceTensor<T> &got, const reference::Tensor &want, do
     for (int n = 0; n < got.host.dim(2).extent(); n++)
         for (int c = 0; c < got.host.dim(1).extent(); c++)
             for (int l = 0; l < got.host.dim(0).extent(); l++) {
-                const long double w = want.at(n, c, l);
-                const long double s = scale ? scale->at(n, c, l) : std::fabs(w);
-                if (!test::close(got.host(l, c, n), w, rel, std::max<long double>(s, 1e-30))) {
+                const reference::real w = want.at(n, c, l);
+                const reference::real s = scale ? scale->at(n, c, l) : std::fabs(w);
+                if (!test::close(got.host(l, c, n), w, rel, std::max<reference::real>(s, 1e-30))) {
                     FAIL("element (n=" << n << ", c=" << c << ", l=" << l << "): got "
                                        << double(got.host(l, c, n)) << ", want " << double(w));
                 }

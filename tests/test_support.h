@@ -161,7 +161,7 @@ constexpr double forward_tolerance() {
 }
 
 // Relative closeness with NaN == NaN and inf == inf of the same sign.
-inline bool close(long double got, long double want, long double rel, long double scale) {
+inline bool close(reference::real got, reference::real want, reference::real rel, reference::real scale) {
     if (std::isnan(want)) return std::isnan(got);
     if (std::isinf(want)) return got == want;
     if (!std::isfinite(got)) return false;
@@ -181,12 +181,12 @@ void require_matches(const Tensor<T> &got, const reference::Tensor &want, double
         for (int64_t c = 0; c < got.C; c++) {
             for (int64_t l = 0; l < got.L; l++) {
                 is_element[size_t(n * got.stride_n + c * got.stride_c + l * got.stride_l)] = true;
-                const long double w = want.at(n, c, l);
-                const long double s = scale ? scale->at(n, c, l) : std::fabs(w);
+                const reference::real w = want.at(n, c, l);
+                const reference::real s = scale ? scale->at(n, c, l) : std::fabs(w);
                 // Results near the dtype's normal range are compared absolutely:
                 // kernels may flush subnormal terms to zero.
-                const long double floor = 16 * std::numeric_limits<T>::min() / rel;
-                const long double g = got.at(n, c, l);
+                const reference::real floor = 16 * std::numeric_limits<T>::min() / rel;
+                const reference::real g = got.at(n, c, l);
                 if (!close(g, w, rel, std::max(s, floor))) {
                     FAIL("element (n=" << n << ", c=" << c << ", l=" << l << "): got " << double(g)
                                        << ", want " << double(w) << " (scale " << double(s)
