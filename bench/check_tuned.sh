@@ -5,7 +5,9 @@
 #   bash bench/check_tuned.sh schedules/tuned/<file>.json [CASES] [ROUNDS]
 # CASES: a regex of case ids (default: all of ours, e.g. 'a|d|h_a'); ROUNDS:
 # processes per build (default 6). Builds into build-bench/ (default
-# kernels, shared with bench/run.sh) and build-bench-tuned/.
+# kernels, shared with bench/run.sh) and build-bench-tuned/, which generates
+# only the kernels the file tunes and links the others from build-bench
+# (LPPOOL_KERNELS_FROM).
 #
 # Why: lppool-tune measures JIT instances; a tuned file is worth committing
 # only where the kernels the build compiles are faster too. And one process
@@ -24,12 +26,13 @@ rounds="${3:-6}"
 source scripts/stage.sh
 
 stage "install dependencies" bash scripts/install-deps.sh --bench
-build() {
+build() {  # dir tuned_file [cmake args...]
   LPPOOL_BUILD_DIR="$1" bash scripts/build.sh -DLPPOOL_BUILD_BENCH=ON -DLPPOOL_BUILD_TESTS=OFF \
-    -DLPPOOL_TUNED_PARAMS="$2"
+    -DLPPOOL_TUNED_PARAMS="$2" "${@:3}"
 }
 stage "build the default kernels (build-bench)" build build-bench ""
-stage "build the tuned kernels (build-bench-tuned)" build build-bench-tuned "$tuned_file"
+stage "build the tuned kernels (build-bench-tuned)" build build-bench-tuned "$tuned_file" \
+  -DLPPOOL_KERNELS_FROM="$PWD/build-bench"
 
 out=$(mktemp -d)
 run() {  # build name round
