@@ -142,16 +142,16 @@ reference::Tensor to_reference(const Tensor &t) {
 }
 
 // A true value beyond the dtype's range is +-Inf in it.
-long double in_range(long double v, bool f64) {
-    const long double max = f64 ? std::numeric_limits<double>::max() : std::numeric_limits<float>::max();
-    return std::fabs(v) > max ? std::copysign(std::numeric_limits<long double>::infinity(), v) : v;
+reference::real in_range(reference::real v, bool f64) {
+    const reference::real max = f64 ? std::numeric_limits<double>::max() : std::numeric_limits<float>::max();
+    return std::fabs(v) > max ? std::copysign(std::numeric_limits<reference::real>::infinity(), v) : v;
 }
 
-bool close(long double got, long double want, double rel, long double scale) {
+bool close(reference::real got, reference::real want, double rel, reference::real scale) {
     if (std::isnan(want)) return std::isnan(got);
     if (std::isinf(want)) return got == want;
     if (!std::isfinite(got)) return false;
-    return std::fabs(got - want) <= rel * std::max<long double>(scale, 1e-30);
+    return std::fabs(got - want) <= rel * std::max<reference::real>(scale, 1e-30);
 }
 
 // x, grad_y and grad_x are TX; y is TY (mixed dtypes must be rejected).
@@ -260,9 +260,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
         for (int64_t n = 0; n < N; n++)
             for (int64_t c = 0; c < C; c++)
                 for (int64_t j = 0; j < out_len; j++) {
-                    const long double w = in_range(want.at(n, c, j), f64);
+                    const reference::real w = in_range(want.at(n, c, j), f64);
                     const double floor = 16 * (f64 ? 2.2250738585072014e-308 : 1.1754943508222875e-38) / rel;
-                    if (!close(y.get(offset(y, n, c, j)), w, rel, std::max<long double>(std::fabs(w), floor))) {
+                    if (!close(y.get(offset(y, n, c, j)), w, rel, std::max<reference::real>(std::fabs(w), floor))) {
                         std::fprintf(stderr, "forward mismatch at (%lld, %lld, %lld): got %.17g want %.17Lg "
                                      "(p=%.17g K=%lld S=%lld ceil=%d f64=%d L=%lld)\n",
                                      (long long)n, (long long)c, (long long)j, y.get(offset(y, n, c, j)), w, p,
@@ -298,11 +298,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
         for (int64_t n = 0; n < N; n++)
             for (int64_t c = 0; c < C; c++)
                 for (int64_t l = 0; l < L; l++) {
-                    const long double w = in_range(want.grad_x.at(n, c, l), f64);
+                    const reference::real w = in_range(want.grad_x.at(n, c, l), f64);
                     if (!std::isfinite(double(w)) || !finite_neighbourhood(n, c, l)) continue;
                     const double got = dx.get(offset(dx, n, c, l));
                     const double floor = 16 * (f64 ? 2.2250738585072014e-308 : 1.1754943508222875e-38) / bound;
-                    if (!close(got, w, bound, std::max<long double>(want.magnitude.at(n, c, l), floor))) {
+                    if (!close(got, w, bound, std::max<reference::real>(want.magnitude.at(n, c, l), floor))) {
                         std::fprintf(stderr, "backward mismatch at (%lld, %lld, %lld): got %.17g want %.17Lg "
                                      "(p=%.17g K=%lld S=%lld ceil=%d f64=%d L=%lld)\n",
                                      (long long)n, (long long)c, (long long)l, got, w, p, (long long)K,
