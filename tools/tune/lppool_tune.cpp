@@ -438,13 +438,13 @@ reference::Tensor random_tensor(int64_t N, int64_t C, int64_t L, std::mt19937 &r
     reference::Tensor t(N, C, L);
     std::uniform_real_distribution<double> u(-2.0, 2.0);
     std::uniform_int_distribution<int> pick(-1, 1);
-    long double scale = 1;
+    reference::real scale = 1;
     for (size_t i = 0; i < t.v.size(); i++) {
         if (extreme_exponent && i % 7 == 0) {
-            scale = std::pow(10.0L, (long double)(pick(rng) * extreme_exponent));
+            scale = std::pow(reference::real(10), reference::real(pick(rng) * extreme_exponent));
         }
         const double r = u(rng);
-        t.v[i] = std::fabs(r) < 0.02 ? 0.0L : (long double)r * scale;
+        t.v[i] = std::fabs(r) < 0.02 ? 0 : reference::real(r) * scale;
     }
     return t;
 }
@@ -477,10 +477,10 @@ ReferenceProblem make_reference_problem(const TuneShape &s, bool ceil_mode, std:
     }
     // The backward reads y as the kernel's dtype gives it: round y first.
     for (auto &v : y.v) {
-        v = s.f64 ? (long double)(double)v : (long double)(float)v;
+        v = s.f64 ? (reference::real)(double)v : (reference::real)(float)v;
     }
     for (auto &v : x.v) {
-        v = s.f64 ? (long double)(double)v : (long double)(float)v;
+        v = s.f64 ? (reference::real)(double)v : (reference::real)(float)v;
     }
     reference::Tensor dy = random_tensor(s.N, s.C, p.out_length, rng);
     p.dy = make_buffer(s, p.out_length);
@@ -491,7 +491,7 @@ ReferenceProblem make_reference_problem(const TuneShape &s, bool ceil_mode, std:
     } else {
         fill_from<float>(p.y, y);
         fill_from<float>(p.dy, dy);
-        for (auto &v : dy.v) v = (long double)(float)v;
+        for (auto &v : dy.v) v = (reference::real)(float)v;
     }
     reference::Gradient g = reference::backward(x, y, dy, s.p, s.K, s.S);
     r.want = std::move(g.grad_x);
@@ -549,11 +549,11 @@ std::string mismatch(Problem &p, const ReferenceProblem &r) {
     for (int64_t n = 0; n < r.want.N; n++)
         for (int64_t c = 0; c < r.want.C; c++)
             for (int64_t l = 0; l < r.want.L; l++) {
-                const long double want = r.want.at(n, c, l);
-                const long double g = s.f64 ? (long double)*element<double>(got, l, c, n)
-                                            : (long double)*element<float>(got, l, c, n);
-                const long double scale =
-                    std::max<long double>(s.backward ? r.scale.at(n, c, l) : std::fabs(want),
+                const reference::real want = r.want.at(n, c, l);
+                const reference::real g = s.f64 ? (reference::real)*element<double>(got, l, c, n)
+                                            : (reference::real)*element<float>(got, l, c, n);
+                const reference::real scale =
+                    std::max<reference::real>(s.backward ? r.scale.at(n, c, l) : std::fabs(want),
                                           min_normal);
                 if (!std::isfinite(g) || std::fabs(g - want) > rel * scale) {
                     std::ostringstream m;
