@@ -265,7 +265,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
                     if (!close(y.get(offset(y, n, c, j)), w, rel, std::max<reference::real>(std::fabs(w), floor))) {
                         std::fprintf(stderr, "forward mismatch at (%lld, %lld, %lld): got %.17g want %.17Lg "
                                      "(p=%.17g K=%lld S=%lld ceil=%d f64=%d L=%lld)\n",
-                                     (long long)n, (long long)c, (long long)j, y.get(offset(y, n, c, j)), w, p,
+                                     (long long)n, (long long)c, (long long)j, y.get(offset(y, n, c, j)), (long double)w, p,
                                      (long long)K, (long long)stride, int(ceil_mode), int(f64), (long long)L);
                         for (int64_t k = j * stride; k < std::min(L, j * stride + K); k++)
                             std::fprintf(stderr, "  x[%lld] = %.9g\n", (long long)k, x.get(offset(x, n, c, k)));
@@ -305,7 +305,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
                     if (!close(got, w, bound, std::max<reference::real>(want.magnitude.at(n, c, l), floor))) {
                         std::fprintf(stderr, "backward mismatch at (%lld, %lld, %lld): got %.17g want %.17Lg "
                                      "(p=%.17g K=%lld S=%lld ceil=%d f64=%d L=%lld)\n",
-                                     (long long)n, (long long)c, (long long)l, got, w, p, (long long)K,
+                                     (long long)n, (long long)c, (long long)l, got, (long double)w, p, (long long)K,
                                      (long long)stride, int(ceil_mode), int(f64), (long long)L);
                         for (int64_t k = std::max<int64_t>(0, l - K); k < std::min(L, l + K); k++)
                             std::fprintf(stderr, "  x[%lld] = %.9g\n", (long long)k, x.get(offset(x, n, c, k)));

@@ -83,7 +83,7 @@ if [ "$(uname -m)" = x86_64 ]; then
   [ -n "$cpu_target" ] || { echo "no LPPOOL_CPU_TARGETS of $build_dir runs on this CPU"; exit 1; }
 fi
 echo "=== tuned build's CPU target: $cpu_target"
-stage "build from the tuned file" bash -c "LPPOOL_BUILD_DIR=$tuned_dir bash scripts/build.sh -DLPPOOL_TUNED_PARAMS=$file -DLPPOOL_BUILD_PYTHON=OFF -DLPPOOL_CPU_TARGETS=$cpu_target -DLPPOOL_KERNELS_FROM=$PWD/$build_dir -DLPPOOL_BUILD_TUNER=OFF > $build_dir/tuned-build.log 2>&1 || { tail -50 $build_dir/tuned-build.log; exit 1; }; grep 'LPPool: tuned schedules\\|LPPool: untuned kernels' $build_dir/tuned-build.log"
+stage "build from the tuned file" bash -c "LPPOOL_BUILD_DIR=$tuned_dir bash scripts/build.sh -DLPPOOL_TUNED_PARAMS=$file -DLPPOOL_BUILD_PYTHON=OFF -DLPPOOL_CPU_TARGETS=$cpu_target -DLPPOOL_KERNELS_FROM=$PWD/$build_dir -DLPPOOL_BUILD_TUNER=OFF > $build_dir/tuned-build.log 2>&1 || { tail -50 $build_dir/tuned-build.log; exit 1; }; grep 'LPPool: tuned schedules' $build_dir/tuned-build.log && grep 'LPPool: untuned kernels linked' $build_dir/tuned-build.log"
 
 # Every tuned value must be on its kernel's generator command line.
 checked=0

@@ -551,10 +551,10 @@ std::string mismatch(Problem &p, const ReferenceProblem &r) {
             for (int64_t l = 0; l < r.want.L; l++) {
                 const reference::real want = r.want.at(n, c, l);
                 const reference::real g = s.f64 ? (reference::real)*element<double>(got, l, c, n)
-                                            : (reference::real)*element<float>(got, l, c, n);
+                                                : (reference::real)*element<float>(got, l, c, n);
                 const reference::real scale =
                     std::max<reference::real>(s.backward ? r.scale.at(n, c, l) : std::fabs(want),
-                                          min_normal);
+                                              min_normal);
                 if (!std::isfinite(g) || std::fabs(g - want) > rel * scale) {
                     std::ostringstream m;
                     m << "at (n=" << n << ", c=" << c << ", l=" << l << ") got " << (double)g
