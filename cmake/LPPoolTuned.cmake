@@ -20,16 +20,21 @@ set(LPPOOL_TUNED_FORMAT "lppool-tuned-params")
 set(LPPOOL_TUNED_VERSION 1)
 
 # The sources a tuned value is meaningful for: the algorithm, how kernels
-# are assembled, the schedules and the knob definitions. Their hash is the
-# file's "schedule_hash"; lppool-tune is compiled with the same value.
+# are assembled, the schedules and the knob definitions. The file's
+# "schedule_hash" covers their code only: comments, string literals,
+# #include lines, whitespace and the files' paths are dropped first, so a
+# comment edit, a reformat or a move does not stale a tuned file. lppool-tune
+# is compiled with the same value.
 function(lppool_schedule_hash source_dir out_var)
   set(files generators/lppool1d_algorithm.h generators/lppool1d_pipeline.h
             schedules/cpu_schedule.h schedules/gpu_schedule.h schedules/knob_space.h
             schedules/tunable_knobs.def)
   set(all "")
   foreach (f IN LISTS files)
-    file(SHA256 ${source_dir}/${f} h)
-    string(APPEND all "${f}:${h}\n")
+    file(READ ${source_dir}/${f} text)
+    lppool_schedule_code(text "${text}")
+    # A separator, so code cannot move from one file to the next unnoticed.
+    string(APPEND all "${text}\n")
     if (NOT CMAKE_SCRIPT_MODE_FILE)
       # Re-configure (and so re-hash) whenever one of them changes.
       set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${source_dir}/${f})
@@ -38,6 +43,17 @@ function(lppool_schedule_hash source_dir out_var)
   string(SHA256 combined "${all}")
   string(SUBSTRING ${combined} 0 16 combined)
   set(${out_var} ${combined} PARENT_SCOPE)
+endfunction()
+
+# The code of a C++ source, as the schedule hash sees it. Line comments go
+# first, so a quote or "/*" inside one cannot start a string or a block.
+function(lppool_schedule_code out_var text)
+  string(REGEX REPLACE "//[^\n]*" "" text "${text}")
+  string(REGEX REPLACE "/\\*([^*]|\\*+[^*/])*\\*+/" "" text "${text}")
+  string(REGEX REPLACE "#[ \t]*include[^\n]*" "" text "${text}")
+  string(REGEX REPLACE "\"([^\"\\\n]|\\\\.)*\"" "\"\"" text "${text}")
+  string(REGEX REPLACE "[ \t\r\n]+" "" text "${text}")
+  set(${out_var} "${text}" PARENT_SCOPE)
 endfunction()
 
 # Reads schedules/tunable_knobs.def: sets LPPOOL_KNOB_NAMES and, per knob,

@@ -93,6 +93,44 @@ string(REPLACE "}\n  }\n}" "}\n  }]\n}" text "${text}")
 check(kernels_not_object fail "\"kernels\" must be an object" "${text}")
 check(missing_file fail "no such file" "" -DTUNED_FILE=${WORK_DIR}/does_not_exist.json)
 
+# The schedule hash follows the code, not its bytes: a copy of the sources
+# with comments, blank lines, reformatting and other includes added keeps the
+# hash; a changed default or an added statement changes it.
+set(copy ${WORK_DIR}/sources)
+file(REMOVE_RECURSE ${copy})
+file(COPY ${LPPOOL_SOURCE_DIR}/generators ${LPPOOL_SOURCE_DIR}/schedules DESTINATION ${copy})
+function(hash_check name expect file from to)
+  file(READ ${copy}/${file} original)
+  string(REPLACE "${from}" "${to}" edited "${original}")
+  if (edited STREQUAL original)
+    message(FATAL_ERROR "hash_check ${name}: '${from}' not found in ${file}")
+  endif ()
+  file(WRITE ${copy}/${file} "${edited}")
+  lppool_schedule_hash(${copy} edited_hash)
+  file(WRITE ${copy}/${file} "${original}")
+  if ((expect STREQUAL "same") EQUAL (edited_hash STREQUAL hash))
+    message(STATUS "ok    hash_${name}")
+  else ()
+    message(STATUS "FAIL  hash_${name}: expected the ${expect} hash as ${hash}, got ${edited_hash}")
+    math(EXPR n "${failures} + 1")
+    set(failures ${n} PARENT_SCOPE)
+  endif ()
+endfunction()
+hash_check(comment_line same schedules/cpu_schedule.h "namespace lppool {"
+           "// A comment with a \"quote and /* an opener\nnamespace lppool {")
+hash_check(block_comment same schedules/gpu_schedule.h "namespace lppool {"
+           "/* A block\n   comment. */\n\nnamespace lppool {")
+hash_check(wrapped_line same schedules/tunable_knobs.def "LPPOOL_KNOB(vector_multiple, int, 2, 1, 8, \"1 2 4\")"
+           "LPPOOL_KNOB(vector_multiple,\n            int, 2, 1, 8, \"1 2 4\")  // wrapped")
+hash_check(candidate_list same schedules/tunable_knobs.def "\"1 2 4\")" "\"1 2 4 8\")")
+hash_check(include_line same generators/lppool1d_pipeline.h "#pragma once"
+           "#pragma once\n#include \"moved/elsewhere.h\"")
+hash_check(knob_default changed schedules/tunable_knobs.def "LPPOOL_KNOB(vector_multiple, int, 2,"
+           "LPPOOL_KNOB(vector_multiple, int, 4,")
+hash_check(added_statement changed schedules/cpu_schedule.h "namespace lppool {"
+           "namespace lppool {\nconstexpr int unused_knob = 1;")
+hash_check(code_after_string changed schedules/tunable_knobs.def "\"0 1\")" "\"0 1\", 2)")
+
 if (failures GREATER 0)
   message(FATAL_ERROR "${failures} tuned-file checks failed")
 endif ()
