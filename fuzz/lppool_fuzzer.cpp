@@ -10,7 +10,7 @@
 //    every output element and the storage around it untouched;
 //  - predicted valid: the call must not throw, and the result must match the
 //    float64 reference (forward; backward against the reference gradient of
-//    the kernel's own y) within DESIGN.md's bounds.
+//    the kernel's own y) within docs/semantics.md's bounds.
 // Anything else aborts, which libFuzzer reports as a crash.
 #include <fuzzer/FuzzedDataProvider.h>
 
@@ -193,7 +193,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
     const bool backward = in.ConsumeBool();
     const int64_t length_error = in.ConsumeIntegralInRange<int>(0, 7) == 0 ? in.ConsumeIntegralInRange<int64_t>(-2, 2) : 0;
 
-    // The harness's own view of validity (DESIGN.md's rules).
+    // The harness's own view of validity (docs/semantics.md's rules).
     bool valid = std::isfinite(p) && p > 0 && K >= 1 && (!has_stride || S >= 1) && (rank == 2 || rank == 3) &&
                  y_f64 == f64;
     for (int i = 0; i < rank; i++) valid = valid && sizes[i] >= 1;
@@ -249,7 +249,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
     }
     if (threw) die("valid arguments were rejected");
 
-    // DESIGN.md's bounds; below p = 0.2, the float32 power sum's and pow's own
+    // docs/semantics.md's bounds; below p = 0.2, the float32 power sum's and pow's own
     // rounding (~1e-6) is amplified by the root's exponent 1/p, so the float32
     // bound grows as 2e-6 / p there (documented in the README).
     const double rel = f64 ? 1e-12 : 1e-5 * std::max(1.0, 0.2 / p);
@@ -274,7 +274,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
                 }
     } else {
         const auto want = reference::backward(rx, to_reference(y), to_reference(dy), p, K, stride);
-        // DESIGN.md defines the gradient for finite inputs: compare elements
+        // docs/semantics.md defines the gradient for finite inputs: compare elements
         // that are finite and whose windows all have a finite y that is 0 or
         // normal (a subnormal y carries fewer than 24 bits, so x / y cannot
         // meet the float32 bound; the forward's floor plays the same role).

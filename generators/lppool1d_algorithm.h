@@ -90,7 +90,7 @@ struct FloatBits {
 // 88, so a relative error up to ~1e-5 in the result, on top of rounding e
 // itself to float32 (the forward at p = 1.05 over x = 1e34 gave 1.13e-5;
 // the backward's (|x| / y)^(p - 1) for a ratio of 6e-31 gave 1.05e-5: both
-// past DESIGN.md's 1e-5). Instead a = m * 2^k, e = e_hi + e_lo with 12
+// past docs/semantics.md's 1e-5). Instead a = m * 2^k, e = e_hi + e_lo with 12
 // significant bits in e_hi, and
 //     e * log2(a) = e_hi * k  +  (e_lo * k + e * log2(m)),
 // where e_hi * k is exact (|k| < 2^9) and its integer part is taken out

@@ -1,5 +1,5 @@
 // Independent reference for LPPool1d: naive loops in extended precision
-// where the hardware has it, written from the formulas in DESIGN.md and
+// where the hardware has it, written from the formulas in docs/semantics.md and
 // sharing no code with the library.
 #pragma once
 
@@ -15,7 +15,7 @@ namespace reference {
 // the float64 kernels, at little cost. Elsewhere long double is binary128 in
 // software (aarch64) or double; binary128's powl under qemu made up most of
 // CI's aarch64 stage, so there the reference is float64, which is what
-// DESIGN.md asks for and has the range of every test (max-scaled windows).
+// docs/semantics.md asks for and has the range of every test (max-scaled windows).
 // -DLPPOOL_REFERENCE_DOUBLE selects float64 on x86 too.
 #if LDBL_MANT_DIG == 64 && !defined(LPPOOL_REFERENCE_DOUBLE)
 using real = long double;

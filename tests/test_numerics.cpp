@@ -1,4 +1,4 @@
-// DESIGN.md's numerics: no spurious overflow or underflow, large p tends to
+// docs/semantics.md's numerics: no spurious overflow or underflow, large p tends to
 // max|x|, NaN and Inf rules, and each layout's kernels agree on them.
 #include <catch2/catch.hpp>
 
@@ -192,14 +192,14 @@ TEST_CASE("ceil_mode: a partial window is the norm of its in-bounds elements", "
     REQUIRE(y.dim(0).extent() == 4);
     CHECK(y(2, 0) == Approx(4.0).epsilon(1e-12));
     // sqrt(2^2 + 2^2). PyTorch would rescale by K / n_valid = 2 before the
-    // root, giving 4; we do not (see README).
+    // root, giving 4; we do not (docs/semantics.md).
     CHECK(y(3, 0) == Approx(std::sqrt(8.0)).epsilon(1e-12));
 }
 
 // float32 non-integer powers against the float64 reference, with window
 // norms over the whole float32 range, subnormals included: a float32
 // pow's e * log(a) rounds a number up to ~88 (p = 1.05 over x = 1e34 gave
-// a relative error of 1.13e-5, past DESIGN.md's 1e-5).
+// a relative error of 1.13e-5, past docs/semantics.md's 1e-5).
 TEST_CASE("float32 non-integer powers keep 1e-5 over the whole exponent range", "[numerics]") {
     const int64_t K = 3, windows = 760, L = K * windows, C = 8;
     std::mt19937 rng(5);

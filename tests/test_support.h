@@ -1,5 +1,5 @@
 // Test tensors in every memory layout the library accepts, and comparisons
-// against the reference with DESIGN.md's tolerances.
+// against the reference with docs/semantics.md's tolerances.
 #pragma once
 
 #include <catch2/catch.hpp>
@@ -154,7 +154,7 @@ void fill_random_magnitudes(Tensor<T> &t, std::mt19937 &rng, double lo, double h
             for (int64_t l = 0; l < t.L; l++) t.at(n, c, l) = T(negative(rng) ? -dist(rng) : dist(rng));
 }
 
-// DESIGN.md: float32 relative error <= 1e-5 (K <= 64), float64 <= 1e-12.
+// docs/semantics.md: float32 relative error <= 1e-5 (K <= 64), float64 <= 1e-12.
 template <typename T>
 constexpr double forward_tolerance() {
     return std::is_same_v<T, float> ? 1e-5 : 1e-12;
