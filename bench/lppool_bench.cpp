@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "HalideBuffer.h"
-#include "cases.h"
+#include "benchmark_cases.h"
 #include "lppool1d.h"
 #include "lppool_bench_copy.h"
 #include "lppool_bench_read_sum.h"

@@ -44,7 +44,9 @@ install(FILES runtime/lppool1d.h runtime/lppool1d_stream.h runtime/device.h runt
               ${LPPOOL_HALIDE_RUNTIME_INCLUDE}/HalideBuffer.h
               ${LPPOOL_HALIDE_RUNTIME_INCLUDE}/HalideRuntimeCuda.h
               ${LPPOOL_HALIDE_RUNTIME_INCLUDE}/HalideRuntimeOpenCL.h
-              generators/lppool1d_algorithm.h schedules/cpu_schedule.h schedules/gpu_schedule.h
+              algorithm/lppool1d_algorithm.h algorithm/float_math.h algorithm/power_cases.h
+              schedules/cpu_schedule.h schedules/gpu_schedule.h schedules/layout.h
+              schedules/knob_space.h schedules/tunable_knobs.def
         DESTINATION ${include_dest})
 install(FILES ${LPPOOL_DLPACK_INCLUDE}/dlpack/dlpack.h DESTINATION ${include_dest}/dlpack)
 install(TARGETS lppool ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR})

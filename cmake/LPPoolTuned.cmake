@@ -26,9 +26,9 @@ set(LPPOOL_TUNED_VERSION 1)
 # comment edit, a reformat or a move does not stale a tuned file. lppool-tune
 # is compiled with the same value.
 function(lppool_schedule_hash source_dir out_var)
-  set(files generators/lppool1d_algorithm.h generators/lppool1d_pipeline.h
-            schedules/cpu_schedule.h schedules/gpu_schedule.h schedules/knob_space.h
-            schedules/tunable_knobs.def)
+  set(files algorithm/power_cases.h algorithm/float_math.h algorithm/lppool1d_algorithm.h
+            generators/lppool1d_pipeline.h schedules/layout.h schedules/cpu_schedule.h
+            schedules/gpu_schedule.h schedules/knob_space.h schedules/tunable_knobs.def)
   set(all "")
   foreach (f IN LISTS files)
     file(READ ${source_dir}/${f} text)

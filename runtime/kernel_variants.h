@@ -5,6 +5,8 @@
 
 #include <cstdint>
 
+#include "power_cases.h"
+
 namespace lppool::variants {
 
 // CPU, rows layout: windows of at least this many elements go to the forward
@@ -46,7 +48,7 @@ inline constexpr int64_t kLongSignalRows = 8;
 inline bool long_signals(int64_t rows) { return rows < kLongSignalRows; }
 
 // CPU, rows layout: the other calls with a power other than the exact
-// integer ones (generators/lppool1d_algorithm.h, kExactIntegerPowers) run a
+// integer ones (algorithm/power_cases.h, kExactIntegerPowers) run a
 // kernel of their own, the rows forward's code compiled separately so a
 // tuned file can give it its own knobs: the exact powers sum their windows
 // fastest with |x|^p computed where it is summed, while pow() is cheapest
@@ -56,7 +58,7 @@ inline bool long_signals(int64_t rows) { return rows < kLongSignalRows; }
 // powers (cpu_schedule.h, SpecializedPowers). Same bits on the powers each
 // is sent (this one runs 3 and 4 through pow(), which differs from the exact
 // arms' roots in the last bit, but is never sent them).
-inline bool exact_integer_power(double p) { return p == 1 || p == 2 || p == 3 || p == 4; }
+using lppool::exact_integer_power;
 
 // Which build of the rows forward serves a CPU call (rows layout), the rules
 // above in their order of precedence: the runtime dispatches by it and

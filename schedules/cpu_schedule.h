@@ -1,4 +1,4 @@
-// CPU schedules for the LPPool1d algorithm (generators/lppool1d_algorithm.h).
+// CPU schedules for the LPPool1d algorithm (algorithm/lppool1d_algorithm.h).
 //
 // How the algorithm's Funcs are computed on x86-64 (and any CPU target):
 // vectorized at the target's natural width, parallel over rows, or over
@@ -11,16 +11,10 @@
 
 #include "Halide.h"
 #include "knob_space.h"
+#include "layout.h"
 #include "lppool1d_algorithm.h"
 
 namespace lppool {
-
-// Which memory layout a kernel is specialized for.
-enum class Layout {
-    Rows,          // any strides; fast path when L is contiguous (NCL)
-    ChannelsLast,  // C contiguous (NLC, interleaved audio): vectorized across channels
-    Contiguous,    // L contiguous only, declared to Halide (for autoscheduled peers)
-};
 
 // How a window sum is vectorized (rows layout).
 enum class WindowVectorization {
@@ -89,7 +83,7 @@ inline const int kCommonWindowStrides[] = {1, 2, 4, 8};
 // schedule they are made from, so call this after the stage is scheduled.
 inline void specialize_exact_powers(Halide::Stage stage, const Halide::Expr &p) {
     for (int v : kExactIntegerPowers) {
-        stage.specialize(p == Halide::Expr(static_cast<double>(v)));
+        stage.specialize(power_is(p, v));
     }
 }
 
@@ -114,7 +108,7 @@ inline void specialize_common_strides_and_powers(Halide::Stage stage, const Hali
             break;
         case SpecializedPowers::Exact:
             for (int v : kExactIntegerPowers) {
-                stage.specialize(stride == s && p == Halide::Expr(static_cast<double>(v)));
+                stage.specialize(stride == s && power_is(p, v));
             }
             break;
         case SpecializedPowers::General:
@@ -133,8 +127,8 @@ inline void specialize_gradient_powers(Halide::Stage stage, const Halide::Expr &
                                        bool small_powers) {
     specialize_exact_powers(stage, p);
     if (small_powers) {
-        stage.specialize(p < Halide::Expr(1.0));
-        stage.specialize(p >= Halide::Expr(1.0));
+        stage.specialize(small_power(p));
+        stage.specialize(not_small_power(p));
     }
 }
 
@@ -355,8 +349,8 @@ inline void schedule_rescue_scan(ForwardStages &st, const Halide::LoopLevel &row
     // where every window is rescued, p = 2: 30 -> 26 ms in JIT). The exact
     // powers would halve that again but add 13 s to each JIT compile.
     for (Stage s : {few, rescue}) {
-        s.specialize(p < Halide::Expr(1.0));
-        s.specialize(p >= Halide::Expr(1.0));
+        s.specialize(small_power(p));
+        s.specialize(not_small_power(p));
     }
 
     // A flagged block's rescue terms, a vector of windows at a time. Their
@@ -549,7 +543,7 @@ inline void schedule_backward_cpu(BackwardStages &st, Halide::Func grad_input, L
     const bool wide_small_powers = st.gathered_wide.defined();
     if (wide_small_powers) {
         for (Stage branch : output_branches) {
-            branch.specialize(p < Expr(1.0));
+            branch.specialize(small_power(p));
         }
     }
 

@@ -1,5 +1,5 @@
 // GPU schedules (CUDA, and OpenCL as its CI twin) for the LPPool1d algorithm
-// in generators/lppool1d_algorithm.h.
+// in algorithm/lppool1d_algorithm.h.
 //
 // One thread per output element: a window's power sum (and, for the forward,
 // its rescue) is accumulated in the thread's registers. Threads of a block
@@ -12,7 +12,8 @@
 #pragma once
 
 #include "Halide.h"
-#include "cpu_schedule.h"
+#include "knob_space.h"
+#include "layout.h"
 #include "lppool1d_algorithm.h"
 
 namespace lppool {
@@ -51,17 +52,10 @@ inline void tile_output_gpu(Halide::Func out, Layout layout, const Dims &d, cons
     }
 }
 
-// The powers a GPU kernel specializes on: those whose root needs no pow or
-// whose root exponent 1/p is exact in float32. Halide 14's OpenCL back end
-// prints float64 constants through a float32, so a p = 3 specialization
-// would fold 1/3 into a constant with 1e-8 relative error; p = 3 takes the
-// general path instead (its power is still the exact a*a*a arm).
-inline const int kGpuSpecializedPowers[] = {1, 2, 4};
-
 // Specializations copy the schedule they are made from: call after it is set.
 inline void specialize_exact_powers_gpu(Halide::Func f, const Halide::Expr &p) {
     for (int v : kGpuSpecializedPowers) {
-        f.specialize(p == Halide::Expr(static_cast<double>(v)));
+        f.specialize(power_is(p, v));
     }
 }
 
@@ -86,8 +80,8 @@ inline void schedule_forward_gpu(ForwardStages &st, Halide::Func output, Layout 
     specialize_exact_powers_gpu(output, p);
     // Every thread evaluates its window's rescue term too (select form), whose
     // p < 1 and p >= 1 forms fold apart only under these.
-    output.specialize(p < Expr(1.0));
-    output.specialize(p >= Expr(1.0));
+    output.specialize(small_power(p));
+    output.specialize(not_small_power(p));
 }
 
 // Backward: each thread gathers the windows containing its element.
@@ -105,8 +99,8 @@ inline void schedule_backward_gpu(BackwardStages &st, Halide::Func grad_input, L
     specialize_exact_powers_gpu(grad_input, p);
     // Only p < 1 forms the ratio in float64 (and, in float32, its sum:
     // gathered_wide), so each branch computes one form.
-    grad_input.specialize(p < Expr(1.0));
-    grad_input.specialize(p >= Expr(1.0));
+    grad_input.specialize(small_power(p));
+    grad_input.specialize(not_small_power(p));
 }
 
 }  // namespace lppool

@@ -67,7 +67,7 @@ mkdir -p "$out/include/catch2" "$out/include/dlpack"
 cp /usr/include/catch2/catch.hpp "$out/include/catch2/"
 cp /usr/include/dlpack/dlpack.h "$out/include/dlpack/"
 
-cxx=(aarch64-linux-gnu-g++ -std=c++17 -O2 -static -pthread -I runtime -I tests -I "$out/include" -I "$out/kernels")
+cxx=(aarch64-linux-gnu-g++ -std=c++17 -O2 -static -pthread -I runtime -I algorithm -I common -I tests -I "$out/include" -I "$out/kernels")
 runtime_sources=(runtime/lppool1d.cpp runtime/lppool1d_stream.cpp runtime/shape_check.cpp runtime/device.cpp
                  runtime/call_context.cpp runtime/block_cache.cpp)
 # Longest under qemu first (run_suites starts them in this order).
@@ -92,7 +92,7 @@ stage "aarch64: runtime and test suites (g++-aarch64-linux-gnu)" build_suites
 # Under qemu the suites run nproc at a time, in the order above, each into
 # its log; the logs are printed in that order. Alone under qemu on 2 cores:
 # test_numerics 94 s, test_forward and test_backward about 50 s each, the
-# rest 15 s; side by side, 124 s in all (with tests/reference.h in float64
+# rest 15 s; side by side, 124 s in all (with common/reference.h in float64
 # here: binary128's software powl had made test_backward and test_forward
 # take 287 s and 281 s, and the stage 480 s).
 run_suites() {

@@ -1,5 +1,5 @@
 // GPU benchmark: our forward and backward kernels on a CUDA (or OpenCL)
-// device for the CPU benchmark's cases (bench/cases.h), against the device's
+// device for the CPU benchmark's cases (common/benchmark_cases.h), against the device's
 // own device-to-device copy bandwidth measured in the same run.
 //
 // usage: lppool_gpu_bench [cuda|opencl] [--repeats N] [--scale-down F]
@@ -18,7 +18,7 @@
 #include <vector>
 
 #include "HalideBuffer.h"
-#include "cases.h"
+#include "benchmark_cases.h"
 #include "lppool1d.h"
 #ifdef LPPOOL_WITH_CUDA
 #include "HalideRuntimeCuda.h"

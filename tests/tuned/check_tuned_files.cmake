@@ -98,7 +98,8 @@ check(missing_file fail "no such file" "" -DTUNED_FILE=${WORK_DIR}/does_not_exis
 # hash; a changed default or an added statement changes it.
 set(copy ${WORK_DIR}/sources)
 file(REMOVE_RECURSE ${copy})
-file(COPY ${LPPOOL_SOURCE_DIR}/generators ${LPPOOL_SOURCE_DIR}/schedules DESTINATION ${copy})
+file(COPY ${LPPOOL_SOURCE_DIR}/algorithm ${LPPOOL_SOURCE_DIR}/generators ${LPPOOL_SOURCE_DIR}/schedules
+     DESTINATION ${copy})
 function(hash_check name expect file from to)
   file(READ ${copy}/${file} original)
   string(REPLACE "${from}" "${to}" edited "${original}")
@@ -129,6 +130,7 @@ hash_check(knob_default changed schedules/tunable_knobs.def "LPPOOL_KNOB(vector_
            "LPPOOL_KNOB(vector_multiple, int, 4,")
 hash_check(added_statement changed schedules/cpu_schedule.h "namespace lppool {"
            "namespace lppool {\nconstexpr int unused_knob = 1;")
+hash_check(exact_powers changed algorithm/power_cases.h "{1, 2, 3, 4}" "{1, 2, 4}")
 hash_check(code_after_string changed schedules/tunable_knobs.def "\"0 1\")" "\"0 1\", 2)")
 
 if (failures GREATER 0)

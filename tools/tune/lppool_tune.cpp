@@ -6,7 +6,7 @@
 // Candidates are JIT-compiled from the same algorithm, kernel assembly and
 // schedule functions as the AOT build (generators/lppool1d_pipeline.h), for
 // the CPU target the multi-target AOT kernels would pick on this machine.
-// Each is checked against the long-double reference (tests/reference.h)
+// Each is checked against the long-double reference (common/reference.h)
 // before it is timed; a wrong candidate is rejected. Search: coordinate
 // descent over each kernel's knobs from the defaults, in a seeded order,
 // with a time budget; slow candidates are cut off early, and the leaders are
@@ -35,7 +35,7 @@
 
 #include "Halide.h"
 #include "block_cache.h"
-#include "cases.h"
+#include "benchmark_cases.h"
 #include "kernel_variants.h"
 #include "lppool1d_pipeline.h"
 #include "reference.h"

@@ -1,5 +1,5 @@
 // The benchmark cases (bench/README.md), shared by the CPU benchmark
-// (lppool_bench) and the GPU one (gpu/lppool_gpu_bench).
+// (bench/lppool_bench), the GPU one (bench/gpu) and lppool-tune's default shapes.
 #pragma once
 
 #include <cstdint>
