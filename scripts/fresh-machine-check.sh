@@ -61,6 +61,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+stage_start=$SECONDS
 if [ ! -f "$tarball" ]; then
   echo "[fresh] debootstrap --variant=minbase bookworm from $mirror (cached in $tarball)"
   mkdir -p "$cache_dir"
@@ -76,7 +77,7 @@ fi
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 git clone --quiet --no-hardlinks "$repo" "$root/root/lppool"
 git -C "$root/root/lppool" checkout --quiet --detach "$ref"
-echo "[fresh] cloned $ref into the root"
+echo "[fresh] cloned $ref into the root ($((SECONDS - stage_start)) s since the start)"
 
 mount -t proc proc "$root/proc"; mounted+=("$root/proc")
 mount --rbind /sys "$root/sys"; mount --make-rslave "$root/sys"; mounted+=("$root/sys")
@@ -88,7 +89,7 @@ set +e
 chroot "$root" /usr/bin/env -i HOME=/root LANG=C.UTF-8 TERM=dumb \
   PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
   bash -c "cd /root/lppool && bash scripts/$mode.sh" 2>&1 | tee "$log" |
-  grep -E '^(\[install-deps\]|=== |CMake Error|LPPool1d|  forward vs plain|[0-9]+% tests passed)'
+  grep --line-buffered -E '^(\[install-deps\]|=== |CMake Error|LPPool1d|  forward vs plain|[0-9]+% tests passed)'
 status=${PIPESTATUS[0]}
 set -e
 if [ "$status" -ne 0 ]; then
