@@ -40,8 +40,9 @@ const std::map<std::string, lppool::SpecializedRows> kSpecializedRowsNames = {
     {"few", lppool::SpecializedRows::Few},
 };
 
-// GeneratorParam<int> arguments (name, default, min, max) from a knob's spec.
-#define int_knob(spec) spec.name, spec.default_value, spec.min_value, spec.max_value
+// A knob's GeneratorParam: int knobs with their range, bool knobs plain.
+#define LPPOOL_GENERATOR_PARAM_int(name, def, lo, hi) GeneratorParam<int> name{#name, def, lo, hi};
+#define LPPOOL_GENERATOR_PARAM_bool(name, def, lo, hi) GeneratorParam<bool> name{#name, def != 0};
 
 // Knobs shared by the forward and backward generators, tunable per build.
 template <typename Self>
@@ -58,55 +59,25 @@ public:
         "specialized_powers", lppool::SpecializedPowers::All, kSpecializedPowersNames};
     GeneratorParam<lppool::SpecializedRows> specialized_rows{
         "specialized_rows", lppool::SpecializedRows::All, kSpecializedRowsNames};
-    // The tunable knobs: defaults and ranges from schedules/tunable_knobs.def.
+    // The tunable knobs, one GeneratorParam each (schedules/tunable_knobs.def).
     // GPU targets only for gpu_*: staging needs (gpu_tile_outputs - 1) * S + K
     // elements of shared memory per block; the runtime routes larger spans
     // elsewhere.
-    GeneratorParam<int> vector_multiple{int_knob(lppool::knob::vector_multiple)};
-    GeneratorParam<int> chunk_outputs{int_knob(lppool::knob::chunk_outputs)};
-    GeneratorParam<int> min_parallel_rows{int_knob(lppool::knob::min_parallel_rows)};
-    GeneratorParam<int> long_chunk_outputs{int_knob(lppool::knob::long_chunk_outputs)};
-    GeneratorParam<int> unroll_vectors{int_knob(lppool::knob::unroll_vectors)};
-    GeneratorParam<bool> scratch_on_stack{lppool::knob::scratch_on_stack.name,
-                                          lppool::knob::scratch_on_stack.default_value != 0};
-    GeneratorParam<bool> stage_powers{lppool::knob::stage_powers.name,
-                                      lppool::knob::stage_powers.default_value != 0};
-    GeneratorParam<int> gpu_tile_outputs{int_knob(lppool::knob::gpu_tile_outputs)};
-    GeneratorParam<int> gpu_tile_channels{int_knob(lppool::knob::gpu_tile_channels)};
-    GeneratorParam<int> gpu_tile_positions{int_knob(lppool::knob::gpu_tile_positions)};
-    GeneratorParam<bool> gpu_stage_powers{lppool::knob::gpu_stage_powers.name,
-                                          lppool::knob::gpu_stage_powers.default_value != 0};
+#define LPPOOL_KNOB(schedule, name, kind, def, lo, hi, values) \
+    LPPOOL_GENERATOR_PARAM_##kind(name, def, lo, hi)
+#include "tunable_knobs.def"
+#undef LPPOOL_KNOB
 
 protected:
-    lppool::CpuKnobs knobs() const {
-        lppool::CpuKnobs k;
-        k.vector_multiple = vector_multiple;
-        k.chunk_outputs = chunk_outputs;
-        k.min_parallel_rows = min_parallel_rows;
-        k.long_chunk_outputs = long_chunk_outputs;
-        k.unroll_vectors = unroll_vectors;
-        k.scratch_on_stack = scratch_on_stack;
-        k.stage_powers = stage_powers;
-        k.window_vectorization = window_vectorization;
-        k.specialized_powers = specialized_powers;
-        k.specialized_rows = specialized_rows;
-        return k;
-    }
-
-    lppool::GpuKnobs gpu_knobs() const {
-        lppool::GpuKnobs k;
-        k.tile_outputs = gpu_tile_outputs;
-        k.tile_channels = gpu_tile_channels;
-        k.tile_positions = gpu_tile_positions;
-        k.stage_powers = gpu_stage_powers;
-        return k;
-    }
-
     lppool::KernelConfig config() const {
         lppool::KernelConfig c;
         c.layout = layout;
-        c.cpu = knobs();
-        c.gpu = gpu_knobs();
+#define LPPOOL_KNOB(schedule, name, kind, def, lo, hi, values) c.schedule.name = name;
+#include "tunable_knobs.def"
+#undef LPPOOL_KNOB
+        c.cpu.window_vectorization = window_vectorization;
+        c.cpu.specialized_powers = specialized_powers;
+        c.cpu.specialized_rows = specialized_rows;
         c.autoscheduled = this->auto_schedule;
         return c;
     }

@@ -51,15 +51,13 @@ enum class SpecializedRows {
     Few,   // tasks along L
 };
 
-// Defaults and ranges: tunable_knobs.def.
+// One field per CPU knob of tunable_knobs.def (which says what each does),
+// then the kernel variant's fixed parameters.
 struct CpuKnobs {
-    int vector_multiple = knob::vector_multiple.default_value;  // natural vectors per inner iteration
-    int chunk_outputs = knob::chunk_outputs.default_value;  // outputs whose |x|^p is computed together
-    int min_parallel_rows = knob::min_parallel_rows.default_value;  // fewer rows: parallel along L
-    int long_chunk_outputs = knob::long_chunk_outputs.default_value;  // outputs per task along L
-    int unroll_vectors = knob::unroll_vectors.default_value;  // vectors of a chunk unrolled together
-    bool scratch_on_stack = knob::scratch_on_stack.default_value != 0;  // chunk buffers: pseudostack
-    bool stage_powers = knob::stage_powers.default_value != 0;  // forward: |x|^p per chunk, buffered
+#define LPPOOL_KNOB(schedule, name, kind, def, lo, hi, values) \
+    LPPOOL_KNOB_IF_##schedule##_cpu(kind name = static_cast<kind>(def);)
+#include "tunable_knobs.def"
+#undef LPPOOL_KNOB
     // Not tuned: which kernel variant this is (generators/CMakeLists.txt).
     WindowVectorization window_vectorization = WindowVectorization::AcrossOutputs;
     SpecializedPowers specialized_powers = SpecializedPowers::All;

@@ -20,10 +20,10 @@ namespace lppool {
 
 // Defaults and ranges: tunable_knobs.def.
 struct GpuKnobs {
-    int tile_outputs = knob::gpu_tile_outputs.default_value;  // threads per block along L (rows)
-    int tile_channels = knob::gpu_tile_channels.default_value;  // across C (channels-last)
-    int tile_positions = knob::gpu_tile_positions.default_value;  // along L (channels-last)
-    bool stage_powers = knob::gpu_stage_powers.default_value != 0;  // forward rows: |x|^p in shared memory
+#define LPPOOL_KNOB(schedule, name, kind, def, lo, hi, values) \
+    LPPOOL_KNOB_IF_##schedule##_gpu(kind name = static_cast<kind>(def);)
+#include "tunable_knobs.def"
+#undef LPPOOL_KNOB
 };
 
 // Output tiling shared by the forward and backward schedules: per-output
@@ -39,13 +39,13 @@ inline void tile_output_gpu(Halide::Func out, Layout layout, const Dims &d, cons
     using namespace Halide;
     const TailStrategy guard = TailStrategy::GuardWithIf;
     if (layout != Layout::ChannelsLast) {
-        out.split(d.x, v.block_x, v.thread_x, knobs.tile_outputs, guard)
+        out.split(d.x, v.block_x, v.thread_x, knobs.gpu_tile_outputs, guard)
             .reorder(v.thread_x, v.block_x, d.c, d.n)
             .gpu_blocks(v.block_x, d.c, d.n)
             .gpu_threads(v.thread_x);
     } else {
-        out.split(d.c, v.block_c, v.thread_c, knobs.tile_channels, guard)
-            .split(d.x, v.block_x, v.thread_x, knobs.tile_positions, guard)
+        out.split(d.c, v.block_c, v.thread_c, knobs.gpu_tile_channels, guard)
+            .split(d.x, v.block_x, v.thread_x, knobs.gpu_tile_positions, guard)
             .reorder(v.thread_c, v.thread_x, v.block_c, v.block_x, d.n)
             .gpu_blocks(v.block_c, v.block_x, d.n)
             .gpu_threads(v.thread_c, v.thread_x);
@@ -70,11 +70,11 @@ inline void schedule_forward_gpu(ForwardStages &st, Halide::Func output, Layout 
     for (Func f : {st.power_sum, st.rescue_max_bits, st.rescue_sum}) {
         f.compute_at(output, thread);
     }
-    if (knobs.stage_powers && layout != Layout::ChannelsLast) {
+    if (knobs.gpu_stage_powers && layout != Layout::ChannelsLast) {
         // The block's span of |x|^p, loaded by all its threads in turn.
         Var span_step("span_step"), span_lane("span_lane");
         st.powered.compute_at(output, v.block_x)
-            .split(d.x, span_step, span_lane, knobs.tile_outputs, TailStrategy::GuardWithIf)
+            .split(d.x, span_step, span_lane, knobs.gpu_tile_outputs, TailStrategy::GuardWithIf)
             .gpu_threads(span_lane);
     }
     specialize_exact_powers_gpu(output, p);

@@ -1,5 +1,7 @@
-// The tunable schedule knobs (tunable_knobs.def) as C++ constants: what the
-// generators declare as GeneratorParams and what lppool-tune searches.
+// The tunable schedule knobs (tunable_knobs.def) as C++: their specs, and
+// the macros that expand one declaration or statement per knob, so the
+// schedules' knob structs, the generators' GeneratorParams and lppool-tune's
+// configs all come from the .def's lines.
 #pragma once
 
 #include <cstddef>
@@ -14,16 +16,26 @@ struct KnobSpec {
 };
 
 namespace knob {
-#define LPPOOL_KNOB(name, kind, def, lo, hi, values) \
+#define LPPOOL_KNOB(schedule, name, kind, def, lo, hi, values) \
     inline constexpr KnobSpec name{#name, sizeof(#kind) == sizeof("bool"), def, lo, hi, values};
 #include "tunable_knobs.def"
 #undef LPPOOL_KNOB
 }  // namespace knob
 
 inline constexpr KnobSpec kAllKnobs[] = {
-#define LPPOOL_KNOB(name, kind, def, lo, hi, values) knob::name,
+#define LPPOOL_KNOB(schedule, name, kind, def, lo, hi, values) knob::name,
 #include "tunable_knobs.def"
 #undef LPPOOL_KNOB
 };
 
 }  // namespace lppool
+
+// LPPOOL_KNOB_IF_<schedule>_<wanted>(code): `code` for a knob of the wanted
+// schedule, nothing for the others. A knob struct is then
+//     #define LPPOOL_KNOB(schedule, name, kind, def, lo, hi, values) \
+//         LPPOOL_KNOB_IF_##schedule##_cpu(kind name = static_cast<kind>(def);)
+//     #include "tunable_knobs.def"
+#define LPPOOL_KNOB_IF_cpu_cpu(...) __VA_ARGS__
+#define LPPOOL_KNOB_IF_cpu_gpu(...)
+#define LPPOOL_KNOB_IF_gpu_cpu(...)
+#define LPPOOL_KNOB_IF_gpu_gpu(...) __VA_ARGS__

@@ -70,6 +70,10 @@ replace(text "\"forward_f32_rows\":" "\"forward_f16_rows\":")
 check(unknown_kernel fail "unknown kernel \"forward_f16_rows\"" "${text}")
 replace(text "\"chunk_outputs\": 512" "\"unroll\": 4")
 check(unknown_knob fail "kernels.forward_f32_rows: unknown knob \"unroll\"" "${text}")
+replace(text "\"gpu_stage_powers\": false" "\"stage_powers\": false")
+check(cpu_knob_on_gpu_kernel fail "kernels.forward_f32_rows_cuda: \"stage_powers\" is a cpu knob, and forward_f32_rows_cuda a gpu kernel" "${text}")
+replace(text "\"min_parallel_rows\": 2" "\"gpu_tile_outputs\": 64")
+check(gpu_knob_on_cpu_kernel fail "kernels.backward_f64_channels_last: \"gpu_tile_outputs\" is a gpu knob, and backward_f64_channels_last a cpu kernel" "${text}")
 replace(text "\"vector_multiple\": 4" "\"vector_multiple\": 16")
 check(above_range fail "kernels.forward_f32_rows.vector_multiple = 16 is outside \\[1, 8\\]" "${text}")
 replace(text "\"unroll_vectors\": 2" "\"unroll_vectors\": 9")
@@ -121,13 +125,13 @@ hash_check(comment_line same schedules/cpu_schedule.h "namespace lppool {"
            "// A comment with a \"quote and /* an opener\nnamespace lppool {")
 hash_check(block_comment same schedules/gpu_schedule.h "namespace lppool {"
            "/* A block\n   comment. */\n\nnamespace lppool {")
-hash_check(wrapped_line same schedules/tunable_knobs.def "LPPOOL_KNOB(vector_multiple, int, 2, 1, 8, \"1 2 4\")"
-           "LPPOOL_KNOB(vector_multiple,\n            int, 2, 1, 8, \"1 2 4\")  // wrapped")
+hash_check(wrapped_line same schedules/tunable_knobs.def "LPPOOL_KNOB(cpu, vector_multiple, int, 2, 1, 8, \"1 2 4\")"
+           "LPPOOL_KNOB(cpu, vector_multiple,\n            int, 2, 1, 8, \"1 2 4\")  // wrapped")
 hash_check(candidate_list same schedules/tunable_knobs.def "\"1 2 4\")" "\"1 2 4 8\")")
 hash_check(include_line same generators/lppool1d_pipeline.h "#pragma once"
            "#pragma once\n#include \"moved/elsewhere.h\"")
-hash_check(knob_default changed schedules/tunable_knobs.def "LPPOOL_KNOB(vector_multiple, int, 2,"
-           "LPPOOL_KNOB(vector_multiple, int, 4,")
+hash_check(knob_default changed schedules/tunable_knobs.def "LPPOOL_KNOB(cpu, vector_multiple, int, 2,"
+           "LPPOOL_KNOB(cpu, vector_multiple, int, 4,")
 hash_check(added_statement changed schedules/cpu_schedule.h "namespace lppool {"
            "namespace lppool {\nconstexpr int unused_knob = 1;")
 hash_check(exact_powers changed algorithm/power_cases.h "{1, 2, 3, 4}" "{1, 2, 4}")

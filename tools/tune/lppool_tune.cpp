@@ -314,18 +314,12 @@ KernelConfig config_for(const KernelKind &kind, const Candidate &c) {
     config.cpu.specialized_powers = kind.powers;
     config.cpu.specialized_rows = kind.strided_rows;
     auto value = [&](const KnobSpec &spec) { return knob_value(c, spec); };
-    namespace knob = lppool::knob;
-    config.cpu.vector_multiple = value(knob::vector_multiple);
-    config.cpu.chunk_outputs = value(knob::chunk_outputs);
-    config.cpu.min_parallel_rows = value(knob::min_parallel_rows);
-    config.cpu.long_chunk_outputs = value(knob::long_chunk_outputs);
-    config.cpu.unroll_vectors = value(knob::unroll_vectors);
-    config.cpu.scratch_on_stack = value(knob::scratch_on_stack) != 0;
-    config.cpu.stage_powers = value(knob::stage_powers) != 0;
-    config.gpu.tile_outputs = value(knob::gpu_tile_outputs);
-    config.gpu.tile_channels = value(knob::gpu_tile_channels);
-    config.gpu.tile_positions = value(knob::gpu_tile_positions);
-    config.gpu.stage_powers = !kind.unstaged && value(knob::gpu_stage_powers) != 0;
+#define LPPOOL_KNOB(schedule, name, kind, def, lo, hi, values) \
+    config.schedule.name = static_cast<kind>(value(lppool::knob::name));
+#include "tunable_knobs.def"
+#undef LPPOOL_KNOB
+    // The unstaged GPU kernel is the one that never stages.
+    config.gpu.gpu_stage_powers = config.gpu.gpu_stage_powers && !kind.unstaged;
     return config;
 }
 
