@@ -1,7 +1,9 @@
 // _lppool: the Python binding of LPPool1d. Tensors cross as DLPack capsules
 // (torch.utils.dlpack.to_dlpack, numpy's __dlpack__), so nothing is copied;
 // the capsules stay owned by their producers. Kernels run with the GIL
-// released. std::invalid_argument becomes ValueError (pybind11's mapping).
+// released. The C++ validation's messages are the Python errors:
+// lppool::unsupported_dtype becomes TypeError, every other
+// std::invalid_argument ValueError (pybind11's mapping).
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
 
@@ -23,10 +25,15 @@ const DLTensor &tensor_of(const py::capsule &capsule, const char *name) {
 
 PYBIND11_MODULE(_lppool, m) {
     m.doc() = "LPPool1d kernels (Halide, AOT) for DLPack tensors";
+    py::register_exception<lppool::unsupported_dtype>(m, "UnsupportedDtype", PyExc_TypeError);
     py::class_<lppool::LPPool1d>(m, "Pool")
         .def(py::init<double, int64_t, std::optional<int64_t>, bool>(), py::arg("norm_type"),
              py::arg("kernel_size"), py::arg("stride") = py::none(), py::arg("ceil_mode") = false)
         .def("output_length", &lppool::LPPool1d::output_length)
+        .def("output_shape",
+             [](const lppool::LPPool1d &pool, const py::capsule &x) {
+                 return pool.output_shape(tensor_of(x, "x"));
+             })
         .def("extra_repr", &lppool::LPPool1d::extra_repr)
         .def_property_readonly("stride", &lppool::LPPool1d::stride)
         .def("forward",

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "device_call.h"
+#include "shape_check.h"
 #ifdef LPPOOL_WITH_CUDA
 #include "HalideRuntimeCuda.h"
 #endif
@@ -113,11 +114,7 @@ DeviceCall::~DeviceCall() {
 }
 
 void DeviceCall::check_device_buffer(const halide_buffer_t &b) const {
-    if (b.device_interface != device_interface(device_)) {
-        throw std::invalid_argument(std::string("LPPool1d: a buffer's device allocation does not "
-                                                "belong to the ") +
-                                    device_name(device_) + " device this pool runs on");
-    }
+    check_device_allocation(b, device_interface(device_), device_);
 }
 
 void DeviceCall::add_input(halide_buffer_t &b) {

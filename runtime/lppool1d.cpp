@@ -183,17 +183,6 @@ BackwardKernelChoice pick_backward(Device device, const halide_buffer_t &x, bool
     return {k.backward, k.name};
 }
 
-// Host memory is what CPU kernels read and write.
-void require_host_memory(std::initializer_list<std::pair<const char *, const halide_buffer_t *>> buffers) {
-    for (const auto &[name, b] : buffers) {
-        if (b->host == nullptr) {
-            throw std::invalid_argument(std::string("LPPool1d: ") + name +
-                                        " has no host memory; a pool on the cpu needs host "
-                                        "memory (use .on(Device::cuda) for device memory)");
-        }
-    }
-}
-
 std::string python_float_repr(double v) {
     char digits[40];
     int precision = 1;
@@ -234,10 +223,7 @@ std::string python_float_repr(double v) {
 }  // namespace
 
 void set_num_threads(int threads) {
-    if (threads < 0) {
-        throw std::invalid_argument("LPPool1d: set_num_threads needs threads >= 0, got " +
-                                    std::to_string(threads));
-    }
+    check_num_threads(threads);
     halide_set_num_threads(threads);
 }
 
@@ -271,7 +257,7 @@ std::string LPPool1d::extra_repr() const {
 void LPPool1d::forward_raw(const halide_buffer_t &x, const halide_buffer_t &y) const {
     check_forward(params_, x, y);
     if (device_ == Device::cpu) {
-        require_host_memory({{"x", &x}, {"y", &y}});
+        check_host_memory({{"x", &x}, {"y", &y}});
     }
     Rank3 x3 = as_rank3(x), y3 = as_rank3(y);
     launch_forward(x3.buffer, y3.buffer);
@@ -281,7 +267,7 @@ void LPPool1d::backward_raw(const halide_buffer_t &x, const halide_buffer_t &y,
                             const halide_buffer_t &grad_y, const halide_buffer_t &grad_x) const {
     check_backward(params_, x, y, grad_y, grad_x);
     if (device_ == Device::cpu) {
-        require_host_memory({{"x", &x}, {"y", &y}, {"grad_y", &grad_y}, {"grad_x", &grad_x}});
+        check_host_memory({{"x", &x}, {"y", &y}, {"grad_y", &grad_y}, {"grad_x", &grad_x}});
     }
     Rank3 x3 = as_rank3(x), y3 = as_rank3(y), dy3 = as_rank3(grad_y), dx3 = as_rank3(grad_x);
     launch_backward(x3.buffer, y3.buffer, dy3.buffer, dx3.buffer);
@@ -292,9 +278,7 @@ namespace {
 // A descriptor of device memory as check_forward/check_backward see it
 // once wrapped: no host pointer, a device allocation.
 halide_buffer_t as_device_descriptor(const halide_buffer_t &b, uint64_t handle, const char *name) {
-    if (handle == 0) {
-        throw std::invalid_argument(std::string("LPPool1d: ") + name + " has a null device handle");
-    }
+    check_device_handle(handle, name);
     halide_buffer_t d = b;
     d.host = nullptr;
     d.device = handle;
@@ -314,7 +298,7 @@ Rank3 unwrapped_rank3(const halide_buffer_t &descriptor) {
 
 void LPPool1d::forward_device_raw(const halide_buffer_t &x, uint64_t x_handle,
                                   const halide_buffer_t &y, uint64_t y_handle) const {
-    require_gpu_pool();
+    check_gpu_pool(device_);
     const halide_buffer_t dx = as_device_descriptor(x, x_handle, "x");
     const halide_buffer_t dy = as_device_descriptor(y, y_handle, "y");
     check_forward(params_, dx, dy);
@@ -330,7 +314,7 @@ void LPPool1d::backward_device_raw(const halide_buffer_t &x, uint64_t x_handle,
                                    const halide_buffer_t &y, uint64_t y_handle,
                                    const halide_buffer_t &grad_y, uint64_t grad_y_handle,
                                    const halide_buffer_t &grad_x, uint64_t grad_x_handle) const {
-    require_gpu_pool();
+    check_gpu_pool(device_);
     const halide_buffer_t dx = as_device_descriptor(x, x_handle, "x");
     const halide_buffer_t dy = as_device_descriptor(y, y_handle, "y");
     const halide_buffer_t ddy = as_device_descriptor(grad_y, grad_y_handle, "grad_y");
@@ -345,13 +329,6 @@ void LPPool1d::backward_device_raw(const halide_buffer_t &x, uint64_t x_handle,
     handles.wrap(dy3.buffer, grad_y_handle);
     handles.wrap(dx3.buffer, grad_x_handle);
     launch_backward(x3.buffer, y3.buffer, dy3.buffer, dx3.buffer);
-}
-
-void LPPool1d::require_gpu_pool() const {
-    if (device_ == Device::cpu) {
-        throw std::invalid_argument(
-            "LPPool1d: device handles need a pool on a GPU; use .on(Device::cuda)");
-    }
 }
 
 namespace {
@@ -398,23 +375,7 @@ struct DLView {
 };
 
 DLView from_dlpack(const DLTensor &t, const char *name) {
-    auto fail = [&](const std::string &why) {
-        throw std::invalid_argument(std::string("LPPool1d: DLPack tensor ") + name + " " + why);
-    };
-    if (t.dtype.code != kDLFloat || (t.dtype.bits != 32 && t.dtype.bits != 64) ||
-        t.dtype.lanes != 1) {
-        fail("has dtype code " + std::to_string(t.dtype.code) + ", " +
-             std::to_string(t.dtype.bits) + " bits x " + std::to_string(t.dtype.lanes) +
-             " lanes; only float32 and float64 are supported");
-    }
-    if (t.ndim != 2 && t.ndim != 3) {
-        fail("must have rank 2 (C, L) or 3 (N, C, L), got rank " + std::to_string(t.ndim));
-    }
-    const bool on_cuda = t.device.device_type == kDLCUDA;
-    if (!on_cuda && t.device.device_type != kDLCPU && t.device.device_type != kDLCUDAHost) {
-        fail("is on DLPack device type " + std::to_string(t.device.device_type) +
-             "; only CPU (and CUDA-host) and CUDA tensors are supported");
-    }
+    const bool on_cuda = check_dlpack(t, name);
     TensorView<float> v;  // the element type is fixed below from the dtype
     v.rank = t.ndim;
     int64_t compact = 1;
@@ -434,20 +395,24 @@ DLView from_dlpack(const DLTensor &t, const char *name) {
     return out;
 }
 
-// All CUDA or all host; CUDA tensors on one device index.
+// All CUDA or all host (check_dlpack_devices): whether they are on CUDA.
 bool dlpack_on_cuda(std::initializer_list<const DLTensor *> tensors) {
-    const DLTensor &first = **tensors.begin();
-    for (const DLTensor *t : tensors) {
-        if ((t->device.device_type == kDLCUDA) != (first.device.device_type == kDLCUDA) ||
-            (first.device.device_type == kDLCUDA && t->device.device_id != first.device.device_id)) {
-            throw std::invalid_argument(
-                "LPPool1d: DLPack tensors must all be on the host or all on one CUDA device");
-        }
-    }
-    return first.device.device_type == kDLCUDA;
+    check_dlpack_devices(tensors);
+    return (*tensors.begin())->device.device_type == kDLCUDA;
 }
 
 }  // namespace
+
+std::vector<int64_t> LPPool1d::output_shape(const DLTensor &x) const {
+    const DLView dx = from_dlpack(x, "x");
+    halide_buffer_t descriptor = dx.view.buffer;
+    if (dx.on_cuda) {
+        descriptor.device = dx.device_handle;  // checked as device memory
+    }
+    std::vector<int64_t> shape(x.shape, x.shape + x.ndim);
+    shape.back() = check_input(params_, descriptor);
+    return shape;
+}
 
 void LPPool1d::forward(const DLTensor &x, const DLTensor &y) const {
     const bool cuda = dlpack_on_cuda({&x, &y});
@@ -509,22 +474,8 @@ namespace detail {
 template <typename T>
 RawView to_raw(const TensorView<T> &v) {
     RawView r;
-    if (v.rank != 2 && v.rank != 3) {
-        throw std::invalid_argument(
-            "LPPool1d: a tensor must have rank 2 (C, L) or 3 (N, C, L), got rank " +
-            std::to_string(v.rank));
-    }
+    check_view(v.rank, v.sizes.data(), v.strides.data());
     for (int i = 0; i < v.rank; i++) {
-        if (v.sizes[i] < 1) {
-            throw std::invalid_argument("LPPool1d: dimension " + std::to_string(i) +
-                                        " is empty (size " + std::to_string(v.sizes[i]) + ")");
-        }
-        if (v.sizes[i] > kMaxIndex || v.strides[i] > kMaxIndex || v.strides[i] < -kMaxIndex) {
-            throw std::invalid_argument(
-                "LPPool1d: size " + std::to_string(v.sizes[i]) + " or stride " +
-                std::to_string(v.strides[i]) + " of dimension " + std::to_string(i) +
-                " does not fit 32-bit indexing");
-        }
         const int halide_dim = v.rank - 1 - i;
         r.dims[halide_dim] = halide_dimension_t(0, static_cast<int32_t>(v.sizes[i]),
                                                 static_cast<int32_t>(v.strides[i]));

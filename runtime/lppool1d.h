@@ -28,6 +28,7 @@
 #include <optional>
 #include <string>
 #include <type_traits>
+#include <vector>
 
 #include "HalideBuffer.h"
 #include "device.h"
@@ -129,10 +130,13 @@ public:
     // strides, float32/float64, without copies. CPU tensors run on this
     // pool's device; CUDA tensors (all of them on one device) run on CUDA
     // even from a CPU pool. Other dtypes or devices throw
-    // std::invalid_argument.
+    // std::invalid_argument (lppool::unsupported_dtype for a dtype).
     void forward(const DLTensor &x, const DLTensor &y) const;
     void backward(const DLTensor &x, const DLTensor &y, const DLTensor &grad_y,
                   const DLTensor &grad_x) const;
+    // The shape forward's y must have for this x, in x's (N, C, L) or (C, L)
+    // order, after the checks forward makes of x: for allocating y.
+    std::vector<int64_t> output_shape(const DLTensor &x) const;
 
     // Untyped entry points: the dtype is read from each halide_buffer_t, so
     // unsupported dtypes are reported here rather than at compile time.
@@ -159,7 +163,6 @@ public:
                              const halide_buffer_t &grad_x, uint64_t grad_x_handle) const;
 
 private:
-    void require_gpu_pool() const;
     // Rank-3 views in; runs the kernel for this pool's device.
     void launch_forward(halide_buffer_t &x3, halide_buffer_t &y3) const;
     void launch_backward(halide_buffer_t &x3, halide_buffer_t &y3, halide_buffer_t &dy3,

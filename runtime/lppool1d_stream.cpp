@@ -149,26 +149,11 @@ LPPool1dStream<T>::LPPool1dStream(double norm_type, int64_t kernel_size,
                   "LPPool1dStream supports float and double");
     State &s = *state_;
     s.params = make_pool_params(norm_type, kernel_size, stride, ceil_mode);
-    if (channels < 1) {
-        throw std::invalid_argument("LPPool1dStream: channels must be >= 1, got " +
-                                    std::to_string(channels));
-    }
-    if (max_block_frames < 1) {
-        throw std::invalid_argument("LPPool1dStream: max_block_frames must be >= 1, got " +
-                                    std::to_string(max_block_frames));
-    }
+    check_stream_params(s.params, channels, max_block_frames);
     s.channels = channels;
     s.layout = layout;
     s.max_block = max_block_frames;
     s.max_outputs = (max_block_frames - 1) / s.params.stride + 1;
-    if (s.params.kernel_size > kMaxIndex - max_block_frames ||
-        (s.params.kernel_size - 1 + max_block_frames) > kMaxIndex / channels ||
-        s.max_outputs > kMaxIndex / channels) {
-        throw std::invalid_argument(
-            "LPPool1dStream: kernel_size " + std::to_string(s.params.kernel_size) + " plus " +
-            std::to_string(max_block_frames) + " frames of " + std::to_string(channels) +
-            " channels does not fit 32-bit indexing");
-    }
     s.capacity = s.params.kernel_size - 1 + max_block_frames;
     s.pending.assign(size_t(s.capacity * channels), T(0));
 

@@ -15,6 +15,10 @@ namespace {
     throw std::invalid_argument("LPPool1d: " + message);
 }
 
+[[noreturn]] void fail_dtype(const std::string &message) {
+    throw unsupported_dtype("LPPool1d: " + message);
+}
+
 std::string format_double(double v) {
     std::ostringstream s;
     s.precision(17);
@@ -32,8 +36,8 @@ int64_t ceil_div(int64_t a, int64_t b) {
 void check_buffer(const char *name, const halide_buffer_t &b) {
     if (b.type.code != halide_type_float || (b.type.bits != 32 && b.type.bits != 64) ||
         b.type.lanes != 1) {
-        fail(std::string(name) + " has dtype " + describe_type(b.type) +
-             "; only float32 and float64 are supported");
+        fail_dtype(std::string(name) + " has dtype " + describe_type(b.type) +
+                   "; only float32 and float64 are supported");
     }
     if (b.dimensions != 2 && b.dimensions != 3) {
         fail(std::string(name) + " must have rank 2 (C, L) or 3 (N, C, L), got rank " +
@@ -65,8 +69,8 @@ void check_buffer(const char *name, const halide_buffer_t &b) {
 
 void check_same_type(const char *name, const halide_buffer_t &b, const halide_buffer_t &x) {
     if (b.type != x.type) {
-        fail(std::string(name) + " has dtype " + describe_type(b.type) + " but x has " +
-             describe_type(x.type));
+        fail_dtype(std::string(name) + " has dtype " + describe_type(b.type) + " but x has " +
+                   describe_type(x.type));
     }
 }
 
@@ -220,6 +224,125 @@ void check_backward(const PoolParams &params, const halide_buffer_t &x, const ha
     check_disjoint("grad_x", grad_x, "x", x);
     check_disjoint("grad_x", grad_x, "y", y);
     check_disjoint("grad_x", grad_x, "grad_y", grad_y);
+}
+
+void check_view(int rank, const int64_t *sizes, const int64_t *strides) {
+    if (rank != 2 && rank != 3) {
+        fail("a tensor must have rank 2 (C, L) or 3 (N, C, L), got rank " + std::to_string(rank));
+    }
+    for (int i = 0; i < rank; i++) {
+        if (sizes[i] < 1) {
+            fail("dimension " + std::to_string(i) + " is empty (size " + std::to_string(sizes[i]) +
+                 ")");
+        }
+        if (sizes[i] > kMaxIndex || strides[i] > kMaxIndex || strides[i] < -kMaxIndex) {
+            fail("size " + std::to_string(sizes[i]) + " or stride " + std::to_string(strides[i]) +
+                 " of dimension " + std::to_string(i) + " does not fit 32-bit indexing");
+        }
+    }
+}
+
+namespace {
+
+// DLPack's dtype in the framework's words: "float16", "bfloat16", "int64".
+std::string describe_dlpack_type(const DLDataType &t) {
+    const char *code = t.code == kDLFloat     ? "float"
+                       : t.code == kDLInt     ? "int"
+                       : t.code == kDLUInt    ? "uint"
+                       : t.code == kDLBfloat  ? "bfloat"
+                       : t.code == kDLComplex ? "complex"
+                                              : nullptr;
+    std::string s = code ? code + std::to_string(t.bits)
+                         : "code " + std::to_string(t.code) + " of " + std::to_string(t.bits) + " bits";
+    if (t.lanes != 1) {
+        s += "x" + std::to_string(t.lanes);
+    }
+    return s;
+}
+
+}  // namespace
+
+bool check_dlpack(const DLTensor &t, const char *name) {
+    const std::string what = std::string("DLPack tensor ") + name;
+    if (t.dtype.code != kDLFloat || (t.dtype.bits != 32 && t.dtype.bits != 64) ||
+        t.dtype.lanes != 1) {
+        fail_dtype(what + " has dtype " + describe_dlpack_type(t.dtype) +
+                   "; only float32 and float64 are supported");
+    }
+    if (t.ndim != 2 && t.ndim != 3) {
+        fail(what + " must have rank 2 (C, L) or 3 (N, C, L), got rank " + std::to_string(t.ndim));
+    }
+    const bool on_cuda = t.device.device_type == kDLCUDA;
+    if (!on_cuda && t.device.device_type != kDLCPU && t.device.device_type != kDLCUDAHost) {
+        fail(what + " is on DLPack device type " + std::to_string(t.device.device_type) +
+             "; only CPU (and CUDA-host) and CUDA tensors are supported");
+    }
+    return on_cuda;
+}
+
+void check_dlpack_devices(std::initializer_list<const DLTensor *> tensors) {
+    const DLTensor &first = **tensors.begin();
+    for (const DLTensor *t : tensors) {
+        if ((t->device.device_type == kDLCUDA) != (first.device.device_type == kDLCUDA) ||
+            (first.device.device_type == kDLCUDA && t->device.device_id != first.device.device_id)) {
+            fail("DLPack tensors must all be on the host or all on one CUDA device");
+        }
+    }
+}
+
+void check_host_memory(std::initializer_list<std::pair<const char *, const halide_buffer_t *>> buffers) {
+    for (const auto &[name, b] : buffers) {
+        if (b->host == nullptr) {
+            fail(std::string(name) + " has no host memory; a pool on the cpu needs host memory "
+                 "(use .on(Device::cuda) for device memory)");
+        }
+    }
+}
+
+void check_gpu_pool(Device pool_device) {
+    if (pool_device == Device::cpu) {
+        fail("device handles need a pool on a GPU; use .on(Device::cuda)");
+    }
+}
+
+void check_device_handle(uint64_t handle, const char *name) {
+    if (handle == 0) {
+        fail(std::string(name) + " has a null device handle");
+    }
+}
+
+void check_device_allocation(const halide_buffer_t &b, const halide_device_interface_t *expected,
+                             Device pool_device) {
+    if (b.device_interface != expected) {
+        fail(std::string("a buffer's device allocation does not belong to the ") +
+             device_name(pool_device) + " device this pool runs on");
+    }
+}
+
+void check_num_threads(int threads) {
+    if (threads < 0) {
+        fail("set_num_threads needs threads >= 0, got " + std::to_string(threads));
+    }
+}
+
+void check_stream_params(const PoolParams &params, int channels, int64_t max_block_frames) {
+    auto stream_fail = [](const std::string &message) {
+        throw std::invalid_argument("LPPool1dStream: " + message);
+    };
+    if (channels < 1) {
+        stream_fail("channels must be >= 1, got " + std::to_string(channels));
+    }
+    if (max_block_frames < 1) {
+        stream_fail("max_block_frames must be >= 1, got " + std::to_string(max_block_frames));
+    }
+    const int64_t max_outputs = (max_block_frames - 1) / params.stride + 1;
+    if (params.kernel_size > kMaxIndex - max_block_frames ||
+        (params.kernel_size - 1 + max_block_frames) > kMaxIndex / channels ||
+        max_outputs > kMaxIndex / channels) {
+        stream_fail("kernel_size " + std::to_string(params.kernel_size) + " plus " +
+                    std::to_string(max_block_frames) + " frames of " + std::to_string(channels) +
+                    " channels does not fit 32-bit indexing");
+    }
 }
 
 std::string describe_type(const halide_type_t &type) {

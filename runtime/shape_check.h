@@ -1,4 +1,6 @@
-// Shape logic and argument validation for LPPool1d, in one place.
+// Shape logic and argument validation for LPPool1d and LPPool1dStream, in
+// one place: every check of a user's parameters, tensor, descriptor, DLPack
+// tensor or device pointer is here.
 //
 // Everything here throws std::invalid_argument with a message that names the
 // argument and its value, and runs before any kernel touches memory, so bad
@@ -6,12 +8,25 @@
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
 #include <optional>
+#include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "HalideRuntime.h"
+#include "device.h"
+#include "dlpack/dlpack.h"
 
 namespace lppool {
+
+// A tensor whose dtype the kernels do not take, or tensors of mixed dtypes
+// (Python's binding raises it as TypeError, the other argument errors as
+// ValueError).
+class unsupported_dtype : public std::invalid_argument {
+public:
+    using std::invalid_argument::invalid_argument;
+};
 
 struct PoolParams {
     double norm_type;
@@ -53,6 +68,33 @@ void check_backward_inputs(const PoolParams &params, const halide_buffer_t &x,
 // inputs. (Forward likewise checks that y is such an output of x.)
 void check_backward(const PoolParams &params, const halide_buffer_t &x, const halide_buffer_t &y,
                     const halide_buffer_t &grad_y, const halide_buffer_t &grad_x);
+
+// A TensorView's rank, sizes and strides (in (N, C, L) order).
+void check_view(int rank, const int64_t *sizes, const int64_t *strides);
+
+// A DLPack tensor on its own: dtype, rank and device type (its shape and
+// strides are checked once it is a descriptor). True when it is on CUDA.
+bool check_dlpack(const DLTensor &t, const char *name);
+
+// The tensors of one call: all on the host, or all on one CUDA device.
+void check_dlpack_devices(std::initializer_list<const DLTensor *> tensors);
+
+// A CPU pool's buffers must have host memory.
+void check_host_memory(std::initializer_list<std::pair<const char *, const halide_buffer_t *>> buffers);
+
+// Raw device handles need a GPU pool, and must not be null.
+void check_gpu_pool(Device pool_device);
+void check_device_handle(uint64_t handle, const char *name);
+
+// A buffer's existing device allocation must be the pool's device's.
+void check_device_allocation(const halide_buffer_t &b, const halide_device_interface_t *expected,
+                             Device pool_device);
+
+// set_num_threads: 0 (Halide's default, one per core) or more.
+void check_num_threads(int threads);
+
+// LPPool1dStream's own parameters (the pooling ones are make_pool_params').
+void check_stream_params(const PoolParams &params, int channels, int64_t max_block_frames);
 
 // "float32" / "float64" / a description of anything else.
 std::string describe_type(const halide_type_t &type);

@@ -90,7 +90,11 @@ TEST_CASE("DLPack: unsupported dtypes, ranks and devices are rejected", "[dlpack
 
     DLTensor bad = x;
     bad.dtype = {kDLInt, 32, 1};
-    CHECK_THROWS_WITH(pool.forward(bad, y), Contains("float32 and float64"));
+    CHECK_THROWS_WITH(pool.forward(bad, y), Contains("dtype int32; only float32 and float64"));
+    CHECK_THROWS_AS(pool.forward(bad, y), lppool::unsupported_dtype);
+    CHECK_THROWS_AS(pool.output_shape(bad), lppool::unsupported_dtype);
+    bad.dtype = {kDLBfloat, 16, 1};
+    CHECK_THROWS_WITH(pool.forward(bad, y), Contains("dtype bfloat16; only float32 and float64"));
     bad.dtype = {kDLFloat, 16, 1};
     CHECK_THROWS_AS(pool.forward(bad, y), std::invalid_argument);
     bad.dtype = {kDLFloat, 32, 4};
@@ -98,6 +102,7 @@ TEST_CASE("DLPack: unsupported dtypes, ranks and devices are rejected", "[dlpack
     bad = x;
     bad.ndim = 1;
     CHECK_THROWS_WITH(pool.forward(bad, y), Contains("rank"));
+    CHECK_THROWS_WITH(pool.output_shape(bad), Contains("rank"));
     bad = x;
     bad.device = {kDLOpenCL, 0};
     CHECK_THROWS_WITH(pool.forward(bad, y), Contains("device type"));
@@ -113,4 +118,21 @@ TEST_CASE("DLPack: unsupported dtypes, ranks and devices are rejected", "[dlpack
         CHECK_THROWS_WITH(pool.forward(cx, cy), Contains("cuda") && Contains("cannot run"));
     }
     for (float v : out) CHECK(v == 0.0f);
+}
+
+TEST_CASE("DLPack: output_shape is forward's y shape, after forward's checks of x",
+          "[dlpack][errors]") {
+    std::vector<float> in(2 * 4 * 12, 1.0f);
+    int64_t shape3[3] = {2, 4, 12}, shape2[2] = {4, 12}, short_shape[3] = {2, 4, 2};
+    DLTensor x{in.data(), {kDLCPU, 0}, 3, {kDLFloat, 32, 1}, shape3, nullptr, 0};
+    CHECK(lppool::LPPool1d(1.0, 3, 1).output_shape(x) == std::vector<int64_t>{2, 4, 10});
+    CHECK(lppool::LPPool1d(2.0, 4).output_shape(x) == std::vector<int64_t>{2, 4, 3});
+    CHECK(lppool::LPPool1d(2.0, 5, 5, true).output_shape(x) == std::vector<int64_t>{2, 4, 3});
+    DLTensor x2{in.data(), {kDLCPU, 0}, 2, {kDLFloat, 32, 1}, shape2, nullptr, 0};
+    CHECK(lppool::LPPool1d(2.0, 4).output_shape(x2) == std::vector<int64_t>{4, 3});
+    DLTensor too_short{in.data(), {kDLCPU, 0}, 3, {kDLFloat, 32, 1}, short_shape, nullptr, 0};
+    CHECK_THROWS_WITH(lppool::LPPool1d(2.0, 4).output_shape(too_short), Contains("too short"));
+    DLTensor null_data = x;
+    null_data.data = nullptr;
+    CHECK_THROWS_WITH(lppool::LPPool1d(2.0, 4).output_shape(null_data), Contains("null"));
 }

@@ -111,11 +111,13 @@ TEST_CASE("forward rejects bad tensors and writes nothing", "[errors]") {
         test::fill(xi, 7);
         test::fill(yi, 9);
         CHECK_INVALID(pool.forward_raw(*xi.raw_buffer(), *yi.raw_buffer()), Contains("int32"));
+        CHECK_THROWS_AS(pool.forward_raw(*xi.raw_buffer(), *yi.raw_buffer()), lppool::unsupported_dtype);
         Halide::Runtime::Buffer<uint16_t> xh(16, 3, 2), yh(4, 3, 2);
         CHECK_INVALID(pool.forward_raw(*xh.raw_buffer(), *yh.raw_buffer()), Contains("uint16"));
         CHECK(yi.all_equal(9));
         auto yd = test::make_tensor<double>(Layout::NCL, 3, 2, 3, 4);
         require_rejected("float64 but x has float32", [&] { pool.forward(x.buffer, yd.buffer); }, x, yd);
+        CHECK_THROWS_AS(pool.forward(x.buffer, yd.buffer), lppool::unsupported_dtype);
     }
     SECTION("sizes and strides beyond 32 bits, offsets beyond 64 bits") {
         auto y = test::make_tensor<float>(Layout::NCL, 3, 2, 3, 4);
@@ -165,6 +167,7 @@ TEST_CASE("backward rejects bad tensors and writes nothing", "[errors]") {
         auto dx32 = test::make_tensor<float>(Layout::NCL, 3, 2, 3, 16);
         require_rejected("grad_x has dtype float32",
                          [&] { pool.backward(x.buffer, y.buffer, dy.buffer, dx32.buffer); }, x, y, dy, dx32);
+        CHECK_THROWS_AS(pool.backward(x.buffer, y.buffer, dy.buffer, dx32.buffer), lppool::unsupported_dtype);
     }
     SECTION("null grad_y") {
         lppool::TensorView<const double> null_dy{nullptr, 3, {2, 3, 7}, {21, 7, 1}};

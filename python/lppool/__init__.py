@@ -19,13 +19,6 @@ __all__ = ["lp_pool1d", "LPPool1d", "set_num_threads"]
 set_num_threads = _lppool.set_num_threads
 
 
-def _check_tensor(x):
-    if x.dtype not in (torch.float32, torch.float64):
-        raise TypeError(f"lppool: expected a float32 or float64 tensor, got {x.dtype}")
-    if x.dim() not in (2, 3):
-        raise ValueError(f"lppool: expected a (C, L) or (N, C, L) tensor, got shape {tuple(x.shape)}")
-
-
 def _make_pool(norm_type, kernel_size, stride, ceil_mode):
     """The C++ pool; invalid parameters raise ValueError here."""
     return _lppool.Pool(float(norm_type), int(kernel_size),
@@ -33,14 +26,15 @@ def _make_pool(norm_type, kernel_size, stride, ceil_mode):
 
 
 def _capsule(t):
-    return _dlpack.to_dlpack(t.detach())
+    try:
+        return _dlpack.to_dlpack(t.detach())
+    except RuntimeError as e:  # a dtype DLPack has no code for (bool, ...)
+        raise TypeError(f"lppool: a {t.dtype} tensor cannot cross DLPack: {e}") from e
 
 
-def _empty_like_layout(x, length):
-    """An output of x's shape with L = length, in x's memory order (so
-    channels-last stays channels-last)."""
-    shape = list(x.shape)
-    shape[-1] = length
+def _empty_like_layout(x, shape):
+    """An empty tensor of `shape` (x's shape but for L) in x's memory order,
+    so channels-last stays channels-last."""
     order = sorted(range(x.dim()), key=lambda d: x.stride(d), reverse=True)
     permuted = torch.empty([shape[d] for d in order], dtype=x.dtype, device=x.device)
     inverse = [order.index(d) for d in range(x.dim())]
@@ -50,7 +44,8 @@ def _empty_like_layout(x, length):
 class _LPPool1dFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, pool):
-        y = _empty_like_layout(x, pool.output_length(x.shape[-1]))
+        # The C++ validation checks x (dtype, rank, length) before y exists.
+        y = _empty_like_layout(x, pool.output_shape(_capsule(x)))
         pool.forward(_capsule(x), _capsule(y))
         ctx.save_for_backward(x, y)
         ctx.pool = pool
@@ -59,18 +54,14 @@ class _LPPool1dFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_y):
         x, y = ctx.saved_tensors
-        grad_x = _empty_like_layout(x, x.shape[-1])
+        grad_x = _empty_like_layout(x, x.shape)
         ctx.pool.backward(_capsule(x), _capsule(y), _capsule(grad_y), _capsule(grad_x))
         return grad_x, None
 
 
 def _numpy_lp_pool1d(x, pool):
     import numpy as np
-    if x.dtype not in (np.float32, np.float64):
-        raise TypeError(f"lppool: expected a float32 or float64 array, got {x.dtype}")
-    if x.ndim not in (2, 3):
-        raise ValueError(f"lppool: expected a (C, L) or (N, C, L) array, got shape {x.shape}")
-    y = np.empty(x.shape[:-1] + (pool.output_length(x.shape[-1]),), dtype=x.dtype)
+    y = np.empty(pool.output_shape(x.__dlpack__()), dtype=x.dtype)
     pool.forward(x.__dlpack__(), y.__dlpack__())
     return y
 
@@ -81,7 +72,6 @@ def lp_pool1d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
     pool = _make_pool(norm_type, kernel_size, stride, ceil_mode)
     if not isinstance(x, torch.Tensor):
         return _numpy_lp_pool1d(x, pool)
-    _check_tensor(x)
     return _LPPool1dFunction.apply(x, pool)
 
 
@@ -102,5 +92,4 @@ class LPPool1d(torch.nn.Module):
         return self._pool.extra_repr()
 
     def forward(self, x):
-        _check_tensor(x)
         return _LPPool1dFunction.apply(x, self._pool)

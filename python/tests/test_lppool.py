@@ -140,9 +140,17 @@ def test_bad_arguments_raise():
         lppool.lp_pool1d(x, 2.0, 2, -1)
     with pytest.raises(ValueError, match="too short"):
         lppool.lp_pool1d(x, 2.0, 9)
-    with pytest.raises(TypeError, match="float32 or float64"):
+    with pytest.raises(TypeError, match="int32; only float32 and float64"):
         lppool.lp_pool1d(torch.ones(1, 2, 8, dtype=torch.int32), 2.0, 2)
-    with pytest.raises(ValueError, match="shape"):
+    with pytest.raises(TypeError, match="bfloat16; only float32 and float64"):
+        lppool.lp_pool1d(torch.ones(1, 2, 8, dtype=torch.bfloat16), 2.0, 2)
+    with pytest.raises(TypeError, match="torch.bool"):
+        lppool.lp_pool1d(torch.ones(1, 2, 8, dtype=torch.bool), 2.0, 2)
+    with pytest.raises(ValueError, match=r"rank 2 \(C, L\) or 3 \(N, C, L\), got rank 4"):
         lppool.lp_pool1d(torch.ones(1, 1, 2, 8), 2.0, 2)
-    with pytest.raises(TypeError):
+    with pytest.raises(ValueError, match="got rank 1"):
+        lppool.LPPool1d(2.0, 2)(torch.ones(8))
+    with pytest.raises(TypeError, match="int64; only float32 and float64"):
         lppool.lp_pool1d(np.ones((2, 8), dtype=np.int64), 2.0, 2)
+    with pytest.raises(ValueError, match="too short"):
+        lppool.lp_pool1d(np.ones((2, 3), dtype=np.float32), 2.0, 4)
