@@ -31,18 +31,27 @@ int64_t ceil_div(int64_t a, int64_t b) {
     return a > 0 ? (a - 1) / b + 1 : -((-a) / b);
 }
 
+// The ranks the kernels take, (C, L) and (N, C, L): the one statement of it.
+void check_rank(const std::string &name, int rank) {
+    if (rank != 2 && rank != 3) {
+        fail(name + " must have rank 2 (C, L) or 3 (N, C, L), got rank " + std::to_string(rank));
+    }
+}
+
+// Whether the kernels take a float of `bits` bits in `lanes` lanes: the one
+// statement of the dtype rule, for Halide's and DLPack's type descriptions.
+bool supported_float(bool is_float, int bits, int lanes) {
+    return is_float && (bits == 32 || bits == 64) && lanes == 1;
+}
+
 // Checks one buffer on its own: supported dtype, rank, non-empty, memory
 // (host or device), and every element offset within 32-bit indexing.
 void check_buffer(const char *name, const halide_buffer_t &b) {
-    if (b.type.code != halide_type_float || (b.type.bits != 32 && b.type.bits != 64) ||
-        b.type.lanes != 1) {
+    if (!supported_float(b.type.code == halide_type_float, b.type.bits, b.type.lanes)) {
         fail_dtype(std::string(name) + " has dtype " + describe_type(b.type) +
                    "; only float32 and float64 are supported");
     }
-    if (b.dimensions != 2 && b.dimensions != 3) {
-        fail(std::string(name) + " must have rank 2 (C, L) or 3 (N, C, L), got rank " +
-             std::to_string(b.dimensions));
-    }
+    check_rank(name, b.dimensions);
     if (b.host == nullptr && b.device == 0) {
         fail(std::string(name) + " has a null data pointer");
     }
@@ -227,9 +236,7 @@ void check_backward(const PoolParams &params, const halide_buffer_t &x, const ha
 }
 
 void check_view(int rank, const int64_t *sizes, const int64_t *strides) {
-    if (rank != 2 && rank != 3) {
-        fail("a tensor must have rank 2 (C, L) or 3 (N, C, L), got rank " + std::to_string(rank));
-    }
+    check_rank("a tensor", rank);
     for (int i = 0; i < rank; i++) {
         if (sizes[i] < 1) {
             fail("dimension " + std::to_string(i) + " is empty (size " + std::to_string(sizes[i]) +
@@ -264,14 +271,11 @@ std::string describe_dlpack_type(const DLDataType &t) {
 
 bool check_dlpack(const DLTensor &t, const char *name) {
     const std::string what = std::string("DLPack tensor ") + name;
-    if (t.dtype.code != kDLFloat || (t.dtype.bits != 32 && t.dtype.bits != 64) ||
-        t.dtype.lanes != 1) {
+    if (!supported_float(t.dtype.code == kDLFloat, t.dtype.bits, t.dtype.lanes)) {
         fail_dtype(what + " has dtype " + describe_dlpack_type(t.dtype) +
                    "; only float32 and float64 are supported");
     }
-    if (t.ndim != 2 && t.ndim != 3) {
-        fail(what + " must have rank 2 (C, L) or 3 (N, C, L), got rank " + std::to_string(t.ndim));
-    }
+    check_rank(what, t.ndim);
     const bool on_cuda = t.device.device_type == kDLCUDA;
     if (!on_cuda && t.device.device_type != kDLCPU && t.device.device_type != kDLCUDAHost) {
         fail(what + " is on DLPack device type " + std::to_string(t.device.device_type) +
