@@ -86,9 +86,6 @@ protected:
 template <typename T>
 class Forward : public LpPoolGeneratorBase<Forward<T>> {
 public:
-    using Base = LpPoolGeneratorBase<Forward<T>>;
-    using Base::get_target;
-
     GeneratorInput<Buffer<T, 3>> input{"input"};
     GeneratorInput<double> p{"p"};
     GeneratorInput<int> kernel_size{"kernel_size"};
@@ -97,16 +94,13 @@ public:
 
     void generate() {
         lppool::build_forward(input, p, kernel_size, stride, output, this->config(),
-                              lppool::ShapeEstimates{}, get_target());
+                              lppool::ShapeEstimates{}, this->get_target());
     }
 };
 
 template <typename T>
 class Backward : public LpPoolGeneratorBase<Backward<T>> {
 public:
-    using Base = LpPoolGeneratorBase<Backward<T>>;
-    using Base::get_target;
-
     GeneratorInput<Buffer<T, 3>> input{"input"};
     GeneratorInput<Buffer<T, 3>> output{"output"};
     GeneratorInput<Buffer<T, 3>> grad_output{"grad_output"};
@@ -117,7 +111,7 @@ public:
 
     void generate() {
         lppool::build_backward(input, output, grad_output, p, kernel_size, stride, grad_input,
-                               this->config(), lppool::ShapeEstimates{}, get_target());
+                               this->config(), lppool::ShapeEstimates{}, this->get_target());
     }
 };
 

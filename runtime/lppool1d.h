@@ -256,9 +256,8 @@ template <typename T, typename U>
 void LPPool1d::forward(const TensorView<T> &x, const TensorView<U> &y) const {
     detail::require_float_type<T>();
     detail::require_float_type<U>();
-    auto rx = detail::to_raw(x);
-    auto ry = detail::to_raw(y);
-    forward_raw(rx.buffer, ry.buffer);
+    const detail::RawView raw[] = {detail::to_raw(x), detail::to_raw(y)};
+    forward_raw(raw[0].buffer, raw[1].buffer);
 }
 
 template <typename T, typename U, typename V>
@@ -286,11 +285,10 @@ template <typename T, typename U, typename V, typename W>
 void LPPool1d::backward(const TensorView<T> &x, const TensorView<U> &y,
                         const TensorView<V> &grad_y, const TensorView<W> &grad_x) const {
     detail::require_float_type<W>();
-    auto rx = detail::to_raw(x);
-    auto ry = detail::to_raw(y);
-    auto rdy = detail::to_raw(grad_y);
-    auto rdx = detail::to_raw(grad_x);
-    backward_raw(rx.buffer, ry.buffer, rdy.buffer, rdx.buffer);
+    // A braced list converts (and checks) in order: x's errors first.
+    const detail::RawView raw[] = {detail::to_raw(x), detail::to_raw(y), detail::to_raw(grad_y),
+                                   detail::to_raw(grad_x)};
+    backward_raw(raw[0].buffer, raw[1].buffer, raw[2].buffer, raw[3].buffer);
 }
 
 template <typename T, typename U>

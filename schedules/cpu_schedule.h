@@ -144,6 +144,22 @@ struct RowLoops {
         lane{"lane"};
 };
 
+// What the forward and backward schedules of both layouts start from.
+struct CpuScheduleStart {
+    int vec;                // lanes of the output's vectors
+    bool rows_layout;       // rows (NCL or any strides), not channels-last
+    Halide::Expr many_rows;  // enough rows to run parallel over them
+    RowLoops v;
+    Halide::Var row{"row"};  // C and N fused (rows layout)
+};
+
+inline CpuScheduleStart cpu_schedule_start(const Halide::Func &output, Layout layout,
+                                           const RunTimeFacts &facts, const CpuKnobs &knobs,
+                                           const Halide::Target &target) {
+    return {cpu_vector_width(output, target, knobs), layout != Layout::ChannelsLast,
+            facts.rows >= knobs.min_parallel_rows, RowLoops{}, Halide::Var("row")};
+}
+
 // Splits x into chunks of `chunk_outputs` and, when `tasks` is set, the
 // chunks into parallel tasks of about `long_chunk_outputs`. Chunks are split
 // first so a short row runs only the chunks it has: the other order leaves a
@@ -425,12 +441,9 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
         schedule_forward_cpu_along_window(st, output, p, facts, d, knobs, target);
         return;
     }
-    const int vec = cpu_vector_width(output, target, knobs);
+    const auto [vec, rows_layout, many_rows, v, row] =
+        cpu_schedule_start(output, layout, facts, knobs, target);
     const TailStrategy guard = TailStrategy::GuardWithIf;
-    const bool rows_layout = layout != Layout::ChannelsLast;
-    RowLoops v;
-    Var row("row");
-    Expr many_rows = facts.rows >= knobs.min_parallel_rows;
     LoopLevel row_level;
     if (rows_layout) {
         row_level = schedule_output_rows(output, row, many_rows, facts, d, knobs, vec);
@@ -519,12 +532,9 @@ inline void schedule_backward_cpu(BackwardStages &st, Halide::Func grad_input, L
                                   const Halide::Expr &p, const RunTimeFacts &facts, const Dims &d,
                                   const CpuKnobs &knobs, const Halide::Target &target) {
     using namespace Halide;
-    const int vec = cpu_vector_width(grad_input, target, knobs);
+    const auto [vec, rows_layout, many_rows, v, row] =
+        cpu_schedule_start(grad_input, layout, facts, knobs, target);
     const TailStrategy guard = TailStrategy::GuardWithIf;
-    const bool rows_layout = layout != Layout::ChannelsLast;
-    RowLoops v;
-    Var row("row");
-    Expr many_rows = facts.rows >= knobs.min_parallel_rows;
 
     if (rows_layout) {
         grad_input.fuse(d.c, d.n, row);

@@ -34,8 +34,9 @@ struct GpuLoops {
         thread_c{"thread_c"};
 };
 
-inline void tile_output_gpu(Halide::Func out, Layout layout, const Dims &d, const GpuLoops &v,
-                            const GpuKnobs &knobs) {
+// Returns the thread loop each output's reductions are computed at.
+inline Halide::Var tile_output_gpu(Halide::Func out, Layout layout, const Dims &d, const GpuLoops &v,
+                                   const GpuKnobs &knobs) {
     using namespace Halide;
     const TailStrategy guard = TailStrategy::GuardWithIf;
     if (layout != Layout::ChannelsLast) {
@@ -43,20 +44,26 @@ inline void tile_output_gpu(Halide::Func out, Layout layout, const Dims &d, cons
             .reorder(v.thread_x, v.block_x, d.c, d.n)
             .gpu_blocks(v.block_x, d.c, d.n)
             .gpu_threads(v.thread_x);
-    } else {
-        out.split(d.c, v.block_c, v.thread_c, knobs.gpu_tile_channels, guard)
-            .split(d.x, v.block_x, v.thread_x, knobs.gpu_tile_positions, guard)
-            .reorder(v.thread_c, v.thread_x, v.block_c, v.block_x, d.n)
-            .gpu_blocks(v.block_c, v.block_x, d.n)
-            .gpu_threads(v.thread_c, v.thread_x);
+        return v.thread_x;
     }
+    out.split(d.c, v.block_c, v.thread_c, knobs.gpu_tile_channels, guard)
+        .split(d.x, v.block_x, v.thread_x, knobs.gpu_tile_positions, guard)
+        .reorder(v.thread_c, v.thread_x, v.block_c, v.block_x, d.n)
+        .gpu_blocks(v.block_c, v.block_x, d.n)
+        .gpu_threads(v.thread_c, v.thread_x);
+    return v.thread_c;
 }
 
-// Specializations copy the schedule they are made from: call after it is set.
-inline void specialize_exact_powers_gpu(Halide::Func f, const Halide::Expr &p) {
+// The exact powers GPUs specialize on, then p < 1 and p >= 1 apart: the
+// forward's rescue term and the backward's gradient term each have a p < 1
+// and a p >= 1 form, which fold apart only under these. Specializations copy
+// the schedule they are made from: call after it is set.
+inline void specialize_powers_gpu(Halide::Func f, const Halide::Expr &p) {
     for (int v : kGpuSpecializedPowers) {
         f.specialize(power_is(p, v));
     }
+    f.specialize(small_power(p));
+    f.specialize(not_small_power(p));
 }
 
 // Forward: `output` reads st.pooled_branch_free (the per-thread form of the
@@ -65,8 +72,7 @@ inline void schedule_forward_gpu(ForwardStages &st, Halide::Func output, Layout 
                                  const Halide::Expr &p, const Dims &d, const GpuKnobs &knobs) {
     using namespace Halide;
     GpuLoops v;
-    tile_output_gpu(output, layout, d, v, knobs);
-    const Var &thread = layout != Layout::ChannelsLast ? v.thread_x : v.thread_c;
+    const Var thread = tile_output_gpu(output, layout, d, v, knobs);
     for (Func f : {st.power_sum, st.rescue_max_bits, st.rescue_sum}) {
         f.compute_at(output, thread);
     }
@@ -77,11 +83,8 @@ inline void schedule_forward_gpu(ForwardStages &st, Halide::Func output, Layout 
             .split(d.x, span_step, span_lane, knobs.gpu_tile_outputs, TailStrategy::GuardWithIf)
             .gpu_threads(span_lane);
     }
-    specialize_exact_powers_gpu(output, p);
-    // Every thread evaluates its window's rescue term too (select form), whose
-    // p < 1 and p >= 1 forms fold apart only under these.
-    output.specialize(small_power(p));
-    output.specialize(not_small_power(p));
+    // Every thread evaluates its window's rescue term too (select form).
+    specialize_powers_gpu(output, p);
 }
 
 // Backward: each thread gathers the windows containing its element.
@@ -89,18 +92,15 @@ inline void schedule_backward_gpu(BackwardStages &st, Halide::Func grad_input, L
                                   const Halide::Expr &p, const Dims &d, const GpuKnobs &knobs) {
     using namespace Halide;
     GpuLoops v;
-    tile_output_gpu(grad_input, layout, d, v, knobs);
-    const Var &thread = layout != Layout::ChannelsLast ? v.thread_x : v.thread_c;
+    const Var thread = tile_output_gpu(grad_input, layout, d, v, knobs);
     for (Func sum : {st.gathered, st.gathered_wide}) {
         if (sum.defined()) {
             sum.compute_at(grad_input, thread);
         }
     }
-    specialize_exact_powers_gpu(grad_input, p);
     // Only p < 1 forms the ratio in float64 (and, in float32, its sum:
     // gathered_wide), so each branch computes one form.
-    grad_input.specialize(small_power(p));
-    grad_input.specialize(not_small_power(p));
+    specialize_powers_gpu(grad_input, p);
 }
 
 }  // namespace lppool

@@ -31,10 +31,8 @@ inline constexpr KnobSpec kAllKnobs[] = {
 }  // namespace lppool
 
 // LPPOOL_KNOB_IF_<schedule>_<wanted>(code): `code` for a knob of the wanted
-// schedule, nothing for the others. A knob struct is then
-//     #define LPPOOL_KNOB(schedule, name, kind, def, lo, hi, values) \
-//         LPPOOL_KNOB_IF_##schedule##_cpu(kind name = static_cast<kind>(def);)
-//     #include "tunable_knobs.def"
+// schedule, nothing for the others (CpuKnobs and GpuKnobs define their
+// fields with it).
 #define LPPOOL_KNOB_IF_cpu_cpu(...) __VA_ARGS__
 #define LPPOOL_KNOB_IF_cpu_gpu(...)
 #define LPPOOL_KNOB_IF_gpu_cpu(...)
