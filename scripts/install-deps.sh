@@ -19,9 +19,10 @@ packages=(
   g++-aarch64-linux-gnu qemu-user          # reliability: aarch64 build run under qemu
   git debootstrap          # CI: scripts/fresh-machine-check.sh clones into a fresh root
 )
-# bench/run.sh also needs Google Benchmark and matplotlib for the plots.
+# bench/run.sh also needs Google Benchmark and matplotlib for the plots, and
+# bench/gpu/pack_tuner.sh xz (not in a minbase root).
 if [ "${1:-}" = "--bench" ]; then
-  packages+=(libbenchmark-dev python3-matplotlib)
+  packages+=(libbenchmark-dev python3-matplotlib xz-utils)
 fi
 
 missing=()
