@@ -34,27 +34,23 @@ gen() {  # name generator params...
   spawn "$generators" -g "$generator" -f "$name" -n "$name" -o "$out/kernels" \
     -e static_library,c_header target="$kernel_target" "$@"
 }
-# The variants' specializations: as generators/CMakeLists.txt passes them.
-# The slowest (the float32 rows forwards) first, so the last jobs are short.
+# The CPU kernels of schedules/kernels.def with their generator parameters,
+# as generators/CMakeLists.txt builds them (the file lists the slowest first,
+# so the last jobs are short), and the autodiff kernels the tests check.
+registry_cpu_kernels() {  # pass|variant|params per line
+  sed -n 's/^LPPOOL_KERNEL(cpu, \([a-z]*\), \([a-z_0-9]*\), "\([^"]*\)")$/\1|\2|\3/p' schedules/kernels.def
+}
 generate_kernels() {
+  local dtype pass variant params count=0
   for dtype in f32 f64; do
-    gen "lppool1d_forward_${dtype}_rows_overlapping" "lppool1d_forward_${dtype}" layout=rows
-    gen "lppool1d_forward_${dtype}_rows" "lppool1d_forward_${dtype}" layout=rows \
-      specialized_powers=exact specialized_rows=many
-    gen "lppool1d_forward_${dtype}_rows_short" "lppool1d_forward_${dtype}" layout=rows specialized_rows=many
-    gen "lppool1d_forward_${dtype}_rows_long" "lppool1d_forward_${dtype}" layout=rows specialized_rows=few
-  done
-  for dtype in f32 f64; do
-    gen "lppool1d_backward_${dtype}_rows" "lppool1d_backward_${dtype}" layout=rows
-    gen "lppool1d_backward_${dtype}_rows_overlapping" "lppool1d_backward_${dtype}" layout=rows
-    gen "lppool1d_forward_${dtype}_rows_wide_windows" "lppool1d_forward_${dtype}" layout=rows \
-      window_vectorization=along_window
-    gen "lppool1d_forward_${dtype}_rows_general_powers" "lppool1d_forward_${dtype}" layout=rows \
-      specialized_powers=general specialized_rows=many
-    gen "lppool1d_forward_${dtype}_channels_last" "lppool1d_forward_${dtype}" layout=channels_last
-    gen "lppool1d_backward_${dtype}_channels_last" "lppool1d_backward_${dtype}" layout=channels_last
+    while IFS='|' read -r pass variant params; do
+      # shellcheck disable=SC2086  # params: one generator parameter per word
+      gen "lppool1d_${pass}_${dtype}_${variant}" "lppool1d_${pass}_${dtype}" $params
+      count=$((count + 1))
+    done < <(registry_cpu_kernels)
     gen "lppool1d_backward_autodiff_${dtype}" "lppool1d_backward_autodiff_${dtype}"
   done
+  [ "$count" -ge 2 ] || { echo "arm: no CPU kernels read from schedules/kernels.def" >&2; return 1; }
   spawn "$generators" -r lppool_runtime_aarch64 -o "$out/kernels" -e static_library target="$target"
   wait_all
 }

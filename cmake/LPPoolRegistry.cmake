@@ -1,0 +1,31 @@
+# Reads schedules/kernels.def, the one list of production kernels.
+#
+# lppool_read_kernel_registry(<source dir>) sets, in the caller's scope,
+# LPPOOL_REGISTRY_ENTRIES (0..n-1) and, per entry i, LPPOOL_REGISTRY_<i>_SCHEDULE
+# (cpu|gpu), _PASS (forward|backward), _VARIANT and _PARAMS (a list of
+# key=value generator parameters).
+macro(lppool_read_kernel_registry source_dir)
+  file(STRINGS ${source_dir}/schedules/kernels.def _registry_lines REGEX "^LPPOOL_KERNEL\\(")
+  if (NOT CMAKE_SCRIPT_MODE_FILE)
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${source_dir}/schedules/kernels.def)
+  endif ()
+  set(LPPOOL_REGISTRY_ENTRIES "")
+  set(_registry_index 0)
+  foreach (_line IN LISTS _registry_lines)
+    if (NOT _line MATCHES "^LPPOOL_KERNEL\\((cpu|gpu), (forward|backward), ([a-z_0-9]+), \"([a-z_0-9= ]*)\"\\)$")
+      message(FATAL_ERROR "schedules/kernels.def: cannot read: ${_line}")
+    endif ()
+    list(APPEND LPPOOL_REGISTRY_ENTRIES ${_registry_index})
+    set(LPPOOL_REGISTRY_${_registry_index}_SCHEDULE ${CMAKE_MATCH_1})
+    set(LPPOOL_REGISTRY_${_registry_index}_PASS ${CMAKE_MATCH_2})
+    set(LPPOOL_REGISTRY_${_registry_index}_VARIANT ${CMAKE_MATCH_3})
+    string(REPLACE " " ";" LPPOOL_REGISTRY_${_registry_index}_PARAMS "${CMAKE_MATCH_4}")
+    math(EXPR _registry_index "${_registry_index} + 1")
+  endforeach ()
+  if (_registry_index EQUAL 0)
+    message(FATAL_ERROR "schedules/kernels.def: no LPPOOL_KERNEL lines")
+  endif ()
+endmacro()
+
+# The GPU APIs a gpu line is built for, as kernel-name suffixes.
+set(LPPOOL_REGISTRY_GPU_APIS cuda opencl)
