@@ -33,7 +33,7 @@ function(lppool_schedule_hash source_dir out_var)
   foreach (f IN LISTS files)
     file(READ ${source_dir}/${f} text)
     lppool_schedule_code(text "${text}")
-    # A separator, so code cannot move from one file to the next unnoticed.
+    # One line per file, in the order of the list.
     string(APPEND all "${text}\n")
     if (NOT CMAKE_SCRIPT_MODE_FILE)
       # Re-configure (and so re-hash) whenever one of them changes.
