@@ -87,15 +87,21 @@ if (LPPOOL_KERNELS_FROM)
                     COMMENT "Bringing the kernels of ${LPPOOL_KERNELS_DIR} up to date"
                     VERBATIM)
   # Its one Halide runtime serves every kernel here, generated ones included
-  # (they add no runtime of their own): it holds each GPU API's module.
-  file(GLOB runtime_archives ${LPPOOL_KERNELS_DIR}/generators/lib*.runtime.a)
-  list(LENGTH runtime_archives runtime_count)
-  if (NOT runtime_count EQUAL 1)
-    message(FATAL_ERROR "LPPOOL_KERNELS_FROM=${LPPOOL_KERNELS_FROM}: expected one Halide runtime "
-                        "in its generators/, found ${runtime_count}; build it first")
+  # (they add no runtime of their own): it holds each GPU API's module. That
+  # build names it in lppool_halide_runtime.txt (a glob would also find a
+  # runtime left behind by an earlier configuration).
+  set(runtime_name_file ${LPPOOL_KERNELS_DIR}/lppool_halide_runtime.txt)
+  if (NOT EXISTS ${runtime_name_file})
+    message(FATAL_ERROR "LPPOOL_KERNELS_FROM=${LPPOOL_KERNELS_FROM}: no lppool_halide_runtime.txt; "
+                        "configure and build it first")
   endif ()
-  get_filename_component(runtime ${runtime_archives} NAME)
-  string(REGEX REPLACE "^lib(.*)\\.a$" "\\1" runtime ${runtime})
+  file(READ ${runtime_name_file} runtime)
+  string(STRIP "${runtime}" runtime)
+  set(runtime_archives ${LPPOOL_KERNELS_DIR}/generators/lib${runtime}.a)
+  if (NOT EXISTS ${runtime_archives})
+    message(FATAL_ERROR "LPPOOL_KERNELS_FROM=${LPPOOL_KERNELS_FROM}: its Halide runtime "
+                        "${runtime_archives} does not exist; build it first")
+  endif ()
   add_library(${runtime} STATIC IMPORTED GLOBAL)
   set_target_properties(${runtime} PROPERTIES IMPORTED_LOCATION ${runtime_archives})
   target_link_libraries(${runtime} INTERFACE Halide::Runtime Threads::Threads ${CMAKE_DL_LIBS})
@@ -168,6 +174,8 @@ function(lppool_add_kernel NAME)
                      ${extra_outputs})
   if (NOT runtime)
     set_property(GLOBAL PROPERTY LPPOOL_HALIDE_RUNTIME ${NAME}.runtime)
+    # For builds that link this one's kernels (LPPOOL_KERNELS_FROM).
+    file(WRITE ${CMAKE_BINARY_DIR}/lppool_halide_runtime.txt "${NAME}.runtime\n")
   endif ()
   set_property(GLOBAL PROPERTY LPPOOL_KERNEL_HEADER_${NAME} ${CMAKE_CURRENT_BINARY_DIR}/${NAME}.h)
 endfunction ()
