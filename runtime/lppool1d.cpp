@@ -395,12 +395,6 @@ DLView from_dlpack(const DLTensor &t, const char *name) {
     return out;
 }
 
-// All CUDA or all host (check_dlpack_devices): whether they are on CUDA.
-bool dlpack_on_cuda(std::initializer_list<const DLTensor *> tensors) {
-    check_dlpack_devices(tensors);
-    return (*tensors.begin())->device.device_type == kDLCUDA;
-}
-
 }  // namespace
 
 std::vector<int64_t> LPPool1d::output_shape(const DLTensor &x) const {
@@ -415,7 +409,7 @@ std::vector<int64_t> LPPool1d::output_shape(const DLTensor &x) const {
 }
 
 void LPPool1d::forward(const DLTensor &x, const DLTensor &y) const {
-    const bool cuda = dlpack_on_cuda({&x, &y});
+    const bool cuda = check_dlpack_devices({&x, &y});
     const DLView dx = from_dlpack(x, "x"), dy = from_dlpack(y, "y");
     if (!cuda) {
         forward_raw(dx.view.buffer, dy.view.buffer);
@@ -427,7 +421,7 @@ void LPPool1d::forward(const DLTensor &x, const DLTensor &y) const {
 
 void LPPool1d::backward(const DLTensor &x, const DLTensor &y, const DLTensor &grad_y,
                         const DLTensor &grad_x) const {
-    const bool cuda = dlpack_on_cuda({&x, &y, &grad_y, &grad_x});
+    const bool cuda = check_dlpack_devices({&x, &y, &grad_y, &grad_x});
     const DLView dx = from_dlpack(x, "x"), dy = from_dlpack(y, "y"),
                  ddy = from_dlpack(grad_y, "grad_y"), ddx = from_dlpack(grad_x, "grad_x");
     if (!cuda) {

@@ -31,6 +31,15 @@ int64_t ceil_div(int64_t a, int64_t b) {
     return a > 0 ? (a - 1) / b + 1 : -((-a) / b);
 }
 
+// "<code><bits>[x<lanes>]": float32, int64, bfloat16, float32x4.
+std::string type_name(const std::string &code, int bits, int lanes) {
+    std::string s = code + std::to_string(bits);
+    if (lanes != 1) {
+        s += "x" + std::to_string(lanes);
+    }
+    return s;
+}
+
 // The ranks the kernels take, (C, L) and (N, C, L): the one statement of it.
 void check_rank(const std::string &name, int rank) {
     if (rank != 2 && rank != 3) {
@@ -259,12 +268,10 @@ std::string describe_dlpack_type(const DLDataType &t) {
                        : t.code == kDLBfloat  ? "bfloat"
                        : t.code == kDLComplex ? "complex"
                                               : nullptr;
-    std::string s = code ? code + std::to_string(t.bits)
-                         : "code " + std::to_string(t.code) + " of " + std::to_string(t.bits) + " bits";
-    if (t.lanes != 1) {
-        s += "x" + std::to_string(t.lanes);
+    if (code == nullptr) {
+        return type_name("code " + std::to_string(t.code) + " of ", t.bits, t.lanes) + " bits";
     }
-    return s;
+    return type_name(code, t.bits, t.lanes);
 }
 
 }  // namespace
@@ -284,7 +291,7 @@ bool check_dlpack(const DLTensor &t, const char *name) {
     return on_cuda;
 }
 
-void check_dlpack_devices(std::initializer_list<const DLTensor *> tensors) {
+bool check_dlpack_devices(std::initializer_list<const DLTensor *> tensors) {
     const DLTensor &first = **tensors.begin();
     for (const DLTensor *t : tensors) {
         if ((t->device.device_type == kDLCUDA) != (first.device.device_type == kDLCUDA) ||
@@ -292,6 +299,7 @@ void check_dlpack_devices(std::initializer_list<const DLTensor *> tensors) {
             fail("DLPack tensors must all be on the host or all on one CUDA device");
         }
     }
+    return first.device.device_type == kDLCUDA;
 }
 
 void check_host_memory(std::initializer_list<std::pair<const char *, const halide_buffer_t *>> buffers) {
@@ -354,11 +362,7 @@ std::string describe_type(const halide_type_t &type) {
                        : type.code == halide_type_int  ? "int"
                        : type.code == halide_type_uint ? "uint"
                                                        : "handle";
-    std::string s = code + std::to_string(type.bits);
-    if (type.lanes != 1) {
-        s += "x" + std::to_string(type.lanes);
-    }
-    return s;
+    return type_name(code, type.bits, type.lanes);
 }
 
 std::string describe_shape(const halide_buffer_t &b) {

@@ -77,7 +77,8 @@ void check_view(int rank, const int64_t *sizes, const int64_t *strides);
 bool check_dlpack(const DLTensor &t, const char *name);
 
 // The tensors of one call: all on the host, or all on one CUDA device.
-void check_dlpack_devices(std::initializer_list<const DLTensor *> tensors);
+// True when they are on CUDA.
+bool check_dlpack_devices(std::initializer_list<const DLTensor *> tensors);
 
 // A CPU pool's buffers must have host memory.
 void check_host_memory(std::initializer_list<std::pair<const char *, const halide_buffer_t *>> buffers);
