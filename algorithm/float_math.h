@@ -90,8 +90,8 @@ inline Halide::Expr below_normal_float32(const Halide::Expr &v) {
 }
 
 // Polynomials for power_of_split, whose arguments are already reduced (so
-// the range reduction and special cases of Halide's log and exp, which
-// made it 1.4x Halide's pow, are not repeated). Least-squares fits at 4000
+// the range reduction and special cases of Halide's log and exp are not
+// repeated). Least-squares fits at 4000
 // Chebyshev nodes, in double, rounded to float: evaluated in float32 both
 // are within 1.2e-7 relative (log2, of its value) of the true function.
 inline Halide::Expr horner(const Halide::Expr &x, std::initializer_list<double> coefficients) {
@@ -173,8 +173,7 @@ inline Halide::Expr pow_nonnegative_float32(const Halide::Expr &a, const Halide:
 // (a * 2^126) / (b * 2^-100), which is normal and exact-scaled there (a / b <
 // 2^-126 means a < 4 and b >= 2^-23), and the 2^226 is taken out of its
 // exponent. Where a is 0 or either is Inf or NaN, the result is a / b, which
-// is (a / b)^e there. (Splitting a and b and dividing their mantissas did the
-// same in 1.04x the time; JIT, AVX2.)
+// is (a / b)^e there.
 inline Halide::Expr ratio_pow_float32(const Halide::Expr &a, const Halide::Expr &b,
                                       const Halide::Expr &exponent) {
     using namespace Halide;

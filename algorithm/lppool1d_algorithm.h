@@ -94,8 +94,8 @@ inline Halide::Expr root_of(const Halide::Expr &s, const Halide::Expr &p) {
 // gradient of 2.9e38). So float32 forms p < 1 terms and their sum in float64
 // (wide_scaled_ratio_power_minus_one, summed in BackwardStages::gathered_wide),
 // where every such term is finite: |x| / y >= 1e-84 and p - 1 > -1. Schedules
-// specialize on p < 1 so p >= 1 does not pay for it (a float64 pow per term
-// made general-p backward 4x slower). For p >= 1, float32 re-forms a ratio
+// specialize on p < 1 so p >= 1 does not pay for a float64 pow per term.
+// For p >= 1, float32 re-forms a ratio
 // that falls below the float range from rescaled magnitudes
 // (ratio_pow_float32), so it keeps its power (p = 1.001, a = 1e-40 under
 // y = 1e10: 0.89).
@@ -208,9 +208,7 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
         select(inside, abs(input(min(x, shape.in_length - 1), c, n)), zero);
 
     // Only pow() needs the non-finite test: the exact arms' products keep
-    // Inf and NaN as IEEE hardware does. (The test per term cost ~20% of a
-    // bare Halide kernel of case (a), AOT, AVX2; in this pipeline the change
-    // measured within noise.)
+    // Inf and NaN as IEEE hardware does.
     // (A -0.0 from a vector abs passes through as itself: it sums as +0.0.)
     st.powered = Func("powered");
     Expr a = st.magnitude(x, c, n);

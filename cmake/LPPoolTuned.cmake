@@ -20,19 +20,25 @@ set(LPPOOL_TUNED_FORMAT "lppool-tuned-params")
 set(LPPOOL_TUNED_VERSION 1)
 
 # The sources a tuned value is meaningful for: the algorithm, how kernels
-# are assembled, the schedules and the knob definitions. The file's
-# "schedule_hash" covers their code only: comments, string literals,
-# #include lines, whitespace and the files' paths are dropped first, so a
-# comment edit, a reformat or a move does not stale a tuned file. lppool-tune
-# is compiled with the same value.
+# are assembled, the schedules, the knob definitions and the kernels'
+# generator parameters. The file's "schedule_hash" covers their code only:
+# comments, string literals (but kernels.def's, its parameters), #include
+# lines, whitespace and the files' paths are dropped first, so a comment
+# edit, a reformat or a move does not stale a tuned file. lppool-tune is
+# compiled with the same value.
 function(lppool_schedule_hash source_dir out_var)
   set(files algorithm/power_cases.h algorithm/float_math.h algorithm/lppool1d_algorithm.h
             generators/lppool1d_pipeline.h schedules/layout.h schedules/cpu_schedule.h
-            schedules/gpu_schedule.h schedules/knob_space.h schedules/tunable_knobs.def)
+            schedules/gpu_schedule.h schedules/knob_space.h schedules/tunable_knobs.def
+            schedules/kernels.def)
   set(all "")
   foreach (f IN LISTS files)
     file(READ ${source_dir}/${f} text)
-    lppool_schedule_code(text "${text}")
+    if (f STREQUAL "schedules/kernels.def")
+      lppool_schedule_code(text "${text}" KEEP_STRINGS)
+    else ()
+      lppool_schedule_code(text "${text}")
+    endif ()
     # One line per file, in the order of the list.
     string(APPEND all "${text}\n")
     if (NOT CMAKE_SCRIPT_MODE_FILE)
@@ -47,11 +53,14 @@ endfunction()
 
 # The code of a C++ source, as the schedule hash sees it. Line comments go
 # first, so a quote or "/*" inside one cannot start a string or a block.
+# KEEP_STRINGS keeps string literals.
 function(lppool_schedule_code out_var text)
   string(REGEX REPLACE "//[^\n]*" "" text "${text}")
   string(REGEX REPLACE "/\\*([^*]|\\*+[^*/])*\\*+/" "" text "${text}")
   string(REGEX REPLACE "#[ \t]*include[^\n]*" "" text "${text}")
-  string(REGEX REPLACE "\"([^\"\\\n]|\\\\.)*\"" "\"\"" text "${text}")
+  if (ARGC LESS 3 OR NOT ARGV2 STREQUAL "KEEP_STRINGS")
+    string(REGEX REPLACE "\"([^\"\\\n]|\\\\.)*\"" "\"\"" text "${text}")
+  endif ()
   string(REGEX REPLACE "[ \t\r\n]+" "" text "${text}")
   set(${out_var} "${text}" PARENT_SCOPE)
 endfunction()

@@ -17,7 +17,7 @@ read -r -a runtime_defines < "$build_dir/lppool_runtime_defines.txt"
 
 halide_include=$(dirname "$(find /usr/include -name HalideRuntime.h -print -quit)")
 clang++-14 -std=c++17 -O1 -g -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-  -I runtime -I algorithm -I common -I "$build_dir/generators" -I "$halide_include" \
+  -I runtime -I algorithm -I schedules -I common -I "$build_dir/generators" -I "$halide_include" \
   fuzz/lppool_fuzzer.cpp runtime/lppool1d.cpp runtime/lppool1d_stream.cpp runtime/shape_check.cpp \
   runtime/device.cpp runtime/call_context.cpp runtime/block_cache.cpp \
   "${runtime_defines[@]}" \

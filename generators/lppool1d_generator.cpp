@@ -10,35 +10,13 @@
 // the output buffer's extent: the caller (runtime/) decides floor or ceil mode
 // and checks it is at most the number of windows starting inside the input.
 #include "Halide.h"
+#include "kernel_params.h"
 #include "lppool1d_pipeline.h"
 
 namespace {
 
 using namespace Halide;
 using lppool::Layout;
-
-const std::map<std::string, Layout> kLayoutNames = {
-    {"rows", Layout::Rows},
-    {"channels_last", Layout::ChannelsLast},
-    {"contiguous", Layout::Contiguous},
-};
-
-const std::map<std::string, lppool::WindowVectorization> kWindowVectorizationNames = {
-    {"across_outputs", lppool::WindowVectorization::AcrossOutputs},
-    {"along_window", lppool::WindowVectorization::AlongWindow},
-};
-
-const std::map<std::string, lppool::SpecializedPowers> kSpecializedPowersNames = {
-    {"all", lppool::SpecializedPowers::All},
-    {"exact", lppool::SpecializedPowers::Exact},
-    {"general", lppool::SpecializedPowers::General},
-};
-
-const std::map<std::string, lppool::SpecializedRows> kSpecializedRowsNames = {
-    {"all", lppool::SpecializedRows::All},
-    {"many", lppool::SpecializedRows::Many},
-    {"few", lppool::SpecializedRows::Few},
-};
 
 // A knob's GeneratorParam: int knobs with their range, bool knobs plain.
 #define LPPOOL_GENERATOR_PARAM_int(name, def, lo, hi) GeneratorParam<int> name{#name, def, lo, hi};
@@ -48,17 +26,14 @@ const std::map<std::string, lppool::SpecializedRows> kSpecializedRowsNames = {
 template <typename Self>
 class LpPoolGeneratorBase : public Generator<Self> {
 public:
-    GeneratorParam<Layout> layout{"layout", Layout::Rows, kLayoutNames};
+    GeneratorParam<Layout> layout{"layout", Layout::Rows, lppool::kLayoutNames};
     GeneratorParam<lppool::WindowVectorization> window_vectorization{
         "window_vectorization", lppool::WindowVectorization::AcrossOutputs,
-        kWindowVectorizationNames};
-    // Which powers and which row branch the rows forward's stride
-    // specializations are for: those of the calls the runtime sends this
-    // kernel variant (runtime/kernel_variants.h; cpu_schedule.h says why).
+        lppool::kWindowVectorizationNames};
+    // Which powers the rows forward's stride specializations are for: those
+    // of the calls the runtime sends this kernel (runtime/kernel_variants.h).
     GeneratorParam<lppool::SpecializedPowers> specialized_powers{
-        "specialized_powers", lppool::SpecializedPowers::All, kSpecializedPowersNames};
-    GeneratorParam<lppool::SpecializedRows> specialized_rows{
-        "specialized_rows", lppool::SpecializedRows::All, kSpecializedRowsNames};
+        "specialized_powers", lppool::SpecializedPowers::All, lppool::kSpecializedPowersNames};
     // The tunable knobs, one GeneratorParam each (schedules/tunable_knobs.def).
     // GPU targets only for gpu_*: staging needs (gpu_tile_outputs - 1) * S + K
     // elements of shared memory per block; the runtime routes larger spans
@@ -77,19 +52,22 @@ protected:
 #undef LPPOOL_KNOB
         c.cpu.window_vectorization = window_vectorization;
         c.cpu.specialized_powers = specialized_powers;
-        c.cpu.specialized_rows = specialized_rows;
         c.autoscheduled = this->auto_schedule;
         return c;
     }
 };
 
+// The window's scalar inputs, in the order every kernel signature has them.
+#define LPPOOL_WINDOW_INPUTS                        \
+    GeneratorInput<double> p{"p"};                  \
+    GeneratorInput<int> kernel_size{"kernel_size"}; \
+    GeneratorInput<int> stride{"stride"};
+
 template <typename T>
 class Forward : public LpPoolGeneratorBase<Forward<T>> {
 public:
     GeneratorInput<Buffer<T, 3>> input{"input"};
-    GeneratorInput<double> p{"p"};
-    GeneratorInput<int> kernel_size{"kernel_size"};
-    GeneratorInput<int> stride{"stride"};
+    LPPOOL_WINDOW_INPUTS
     GeneratorOutput<Buffer<T, 3>> output{"output"};
 
     void generate() {
@@ -104,9 +82,7 @@ public:
     GeneratorInput<Buffer<T, 3>> input{"input"};
     GeneratorInput<Buffer<T, 3>> output{"output"};
     GeneratorInput<Buffer<T, 3>> grad_output{"grad_output"};
-    GeneratorInput<double> p{"p"};
-    GeneratorInput<int> kernel_size{"kernel_size"};
-    GeneratorInput<int> stride{"stride"};
+    LPPOOL_WINDOW_INPUTS
     GeneratorOutput<Buffer<T, 3>> grad_input{"grad_input"};
 
     void generate() {
@@ -126,9 +102,7 @@ class BackwardAutodiff : public Generator<BackwardAutodiff<T>> {
 public:
     GeneratorInput<Buffer<T, 3>> input{"input"};
     GeneratorInput<Buffer<T, 3>> grad_output{"grad_output"};
-    GeneratorInput<double> p{"p"};
-    GeneratorInput<int> kernel_size{"kernel_size"};
-    GeneratorInput<int> stride{"stride"};
+    LPPOOL_WINDOW_INPUTS
     GeneratorInput<int> out_length{"out_length"};
     GeneratorOutput<Buffer<T, 3>> grad_input{"grad_input"};
 

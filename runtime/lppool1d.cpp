@@ -9,84 +9,16 @@
 #include <stdexcept>
 #include <vector>
 
-#include "lppool1d_backward_f32_channels_last.h"
-#include "lppool1d_backward_f32_rows.h"
-#include "lppool1d_backward_f64_channels_last.h"
-#include "lppool1d_backward_f64_rows.h"
-#include "lppool1d_backward_f32_rows_overlapping.h"
-#include "lppool1d_backward_f64_rows_overlapping.h"
-#include "lppool1d_forward_f32_channels_last.h"
-#include "lppool1d_forward_f32_rows.h"
-#include "lppool1d_forward_f64_channels_last.h"
-#include "lppool1d_forward_f64_rows.h"
-#include "lppool1d_forward_f32_rows_wide_windows.h"
-#include "lppool1d_forward_f64_rows_wide_windows.h"
-#include "lppool1d_forward_f32_rows_overlapping.h"
-#include "lppool1d_forward_f32_rows_short.h"
-#include "lppool1d_forward_f64_rows_overlapping.h"
-#include "lppool1d_forward_f64_rows_short.h"
-#include "lppool1d_forward_f32_rows_long.h"
-#include "lppool1d_forward_f64_rows_long.h"
-#include "lppool1d_forward_f32_rows_general_powers.h"
-#include "lppool1d_forward_f64_rows_general_powers.h"
-
 #include "call_context.h"
 #include "device_call.h"
-#include "kernel_table.h"
+#include "kernel_registry.h"
+#include "kernel_variants.h"
 
 namespace lppool {
 namespace {
 
-using detail::BackwardKernelChoice;
-using detail::DeviceKernels;
-using detail::ForwardKernelChoice;
-using detail::KernelPair;
-#ifdef LPPOOL_WITH_CUDA
-using detail::kCudaKernels;
-#endif
-#ifdef LPPOOL_WITH_OPENCL
-using detail::kOpenClKernels;
-#endif
-
-// ---------------------------------------------------------------------------
-// Kernel tables: per device, one (forward, backward) pair per dtype and
-// layout, plus an alternative rows-layout forward (see pick_forward).
-
-enum LayoutIndex { kRows = 0, kChannelsLast = 1 };
-
-const DeviceKernels kCpuKernels = {
-    {{{lppool1d_forward_f32_rows, lppool1d_backward_f32_rows, "f32_rows"},
-      {lppool1d_forward_f32_channels_last, lppool1d_backward_f32_channels_last,
-       "f32_channels_last"}},
-     {{lppool1d_forward_f64_rows, lppool1d_backward_f64_rows, "f64_rows"},
-      {lppool1d_forward_f64_channels_last, lppool1d_backward_f64_channels_last,
-       "f64_channels_last"}}},
-    {{lppool1d_forward_f32_rows_wide_windows, "f32_rows_wide_windows"},
-     {lppool1d_forward_f64_rows_wide_windows, "f64_rows_wide_windows"}},
-    {{lppool1d_forward_f32_rows_overlapping, "f32_rows_overlapping"},
-     {lppool1d_forward_f64_rows_overlapping, "f64_rows_overlapping"}},
-    {{lppool1d_forward_f32_rows_short, "f32_rows_short"},
-     {lppool1d_forward_f64_rows_short, "f64_rows_short"}},
-    {{lppool1d_forward_f32_rows_long, "f32_rows_long"},
-     {lppool1d_forward_f64_rows_long, "f64_rows_long"}},
-    {{lppool1d_forward_f32_rows_general_powers, "f32_rows_general_powers"},
-     {lppool1d_forward_f64_rows_general_powers, "f64_rows_general_powers"}},
-    {0, 0},  // no staging on the CPU
-    {{lppool1d_backward_f32_rows_overlapping, "f32_rows_overlapping"},
-     {lppool1d_backward_f64_rows_overlapping, "f64_rows_overlapping"}},
-};
-
-const DeviceKernels &kernels_for(Device device) {
-    switch (device) {
-#ifdef LPPOOL_WITH_CUDA
-    case Device::cuda: return kCudaKernels;
-#endif
-#ifdef LPPOOL_WITH_OPENCL
-    case Device::opencl: return kOpenClKernels;
-#endif
-    default: return kCpuKernels;
-    }
-}
+using detail::Pass;
+using detail::RegisteredKernel;
 
 template <typename Kernel, typename... Args>
 void run_kernel(detail::CallContext &ctx, Kernel kernel, const char *pass, const char *variant,
@@ -137,50 +69,21 @@ int32_t clamp_to_length(int64_t v, int64_t length) {
 
 int dtype_index(const halide_buffer_t &x) { return x.type.bits == 64 ? 1 : 0; }
 
-const KernelPair &pick_kernels(Device device, const halide_buffer_t &x, bool channels_last) {
-    return kernels_for(device).pairs[dtype_index(x)][channels_last ? kChannelsLast : kRows];
-}
-
-// The forward kernel: as pick_kernels, except in the rows layout on the CPU
-// large windows go to the along-window kernel, and overlapping windows,
-// short rows, long signals and powers other than the exact integer ones to
-// their own builds of the rows kernel, and
-// on a GPU spans too large to stage in shared memory go to the kernel that
-// reads |x| from global memory instead.
-ForwardKernelChoice pick_forward(Device device, const halide_buffer_t &x, const halide_buffer_t &y,
-                                 bool channels_last, int64_t kernel_size, int64_t stride,
-                                 double p) {
-    const DeviceKernels &table = kernels_for(device);
-    const int dtype = dtype_index(x);
-    if (!channels_last && device == Device::cpu) {
-        const int64_t rows = int64_t(y.dim[1].extent) * y.dim[2].extent;
-        switch (variants::cpu_rows_forward(kernel_size, stride, y.dim[0].extent, rows, p)) {
-        case variants::CpuRowsForward::wide_windows: return table.rows_alternative[dtype];
-        case variants::CpuRowsForward::overlapping: return table.rows_overlapping[dtype];
-        case variants::CpuRowsForward::short_rows: return table.rows_short[dtype];
-        case variants::CpuRowsForward::long_signals: return table.rows_long[dtype];
-        case variants::CpuRowsForward::general_powers: return table.rows_general_powers[dtype];
-        case variants::CpuRowsForward::rows: break;
-        }
-    } else if (!channels_last && !variants::fits_gpu_staging(table.staging_tile_outputs[dtype],
-                                                             kernel_size, stride, x.type.bytes())) {
-        return table.rows_alternative[dtype];
-    }
-    const KernelPair &k = pick_kernels(device, x, channels_last);
-    return {k.forward, k.name};
-}
-
-// The backward kernel: as pick_kernels, except that on the CPU overlapping
-// windows in the rows layout go to their own build of the rows backward.
-BackwardKernelChoice pick_backward(Device device, const halide_buffer_t &x, bool channels_last,
-                                   int64_t kernel_size, int64_t stride) {
-    if (!channels_last && device == Device::cpu &&
-        variants::cpu_rows_backward(kernel_size, stride) ==
-            variants::CpuRowsBackward::overlapping) {
-        return kernels_for(device).rows_overlapping_backward[dtype_index(x)];
-    }
-    const KernelPair &k = pick_kernels(device, x, channels_last);
-    return {k.backward, k.name};
+// The kernel for a call: kernel_variants.h's rules pick a line of
+// schedules/kernels.def, the registry gives its kernel for this device.
+const RegisteredKernel &pick_kernel(Device device, Pass pass, const halide_buffer_t &x,
+                                    bool channels_last, int64_t kernel_size, int64_t stride,
+                                    double p) {
+    variants::Call call;
+    call.gpu = device != Device::cpu;
+    call.backward = pass == Pass::backward;
+    call.channels_last = channels_last;
+    call.kernel_size = kernel_size;
+    call.stride = stride;
+    call.p = p;
+    call.element_bytes = x.type.bytes();
+    call.gpu_staging_tile = detail::staging_tile_outputs(device, dtype_index(x));
+    return detail::registered_kernel(device, pass, variants::kernel_variant(call));
 }
 
 std::string python_float_repr(double v) {
@@ -350,13 +253,15 @@ void start_transfers(std::optional<detail::DeviceCall> &transfers, Device device
 }  // namespace
 
 void LPPool1d::launch_forward(halide_buffer_t &x3, halide_buffer_t &y3) const {
-    const auto k = pick_forward(device_, x3, y3, is_channels_last({&x3, &y3}), params_.kernel_size,
-                                params_.stride, params_.norm_type);
+    const RegisteredKernel &k =
+        pick_kernel(device_, Pass::forward, x3, is_channels_last({&x3, &y3}),
+                    params_.kernel_size, params_.stride, params_.norm_type);
+    const int dtype = dtype_index(x3);
     const int64_t length = x3.dim[0].extent;
     detail::CallContext ctx;
     std::optional<detail::DeviceCall> transfers;
     start_transfers(transfers, device_, ctx, {&x3}, y3);
-    run_kernel(ctx, k.forward, "forward", k.name, &x3, params_.norm_type,
+    run_kernel(ctx, k.forward[dtype], "forward", k.name[dtype], &x3, params_.norm_type,
                clamp_to_length(params_.kernel_size, length),
                clamp_to_length(params_.stride, length), &y3);
     if (transfers) {
@@ -438,10 +343,11 @@ namespace detail {
 
 int run_cpu_forward(const PoolParams &params, halide_buffer_t &x3, halide_buffer_t &y3,
                     CallContext &ctx) noexcept {
-    const auto k = pick_forward(Device::cpu, x3, y3, is_channels_last({&x3, &y3}),
-                                params.kernel_size, params.stride, params.norm_type);
+    const RegisteredKernel &k =
+        pick_kernel(Device::cpu, Pass::forward, x3, is_channels_last({&x3, &y3}),
+                    params.kernel_size, params.stride, params.norm_type);
     const int64_t length = x3.dim[0].extent;
-    return k.forward(&ctx, &x3, params.norm_type, clamp_to_length(params.kernel_size, length),
+    return k.forward[dtype_index(x3)](&ctx, &x3, params.norm_type, clamp_to_length(params.kernel_size, length),
                      clamp_to_length(params.stride, length), &y3);
 }
 
@@ -449,13 +355,15 @@ int run_cpu_forward(const PoolParams &params, halide_buffer_t &x3, halide_buffer
 
 void LPPool1d::launch_backward(halide_buffer_t &x3, halide_buffer_t &y3, halide_buffer_t &dy3,
                                halide_buffer_t &dx3) const {
-    const auto k = pick_backward(device_, x3, is_channels_last({&x3, &y3, &dy3, &dx3}),
-                                 params_.kernel_size, params_.stride);
+    const RegisteredKernel &k =
+        pick_kernel(device_, Pass::backward, x3, is_channels_last({&x3, &y3, &dy3, &dx3}),
+                    params_.kernel_size, params_.stride, params_.norm_type);
+    const int dtype = dtype_index(x3);
     const int64_t length = x3.dim[0].extent;
     detail::CallContext ctx;
     std::optional<detail::DeviceCall> transfers;
     start_transfers(transfers, device_, ctx, {&x3, &y3, &dy3}, dx3);
-    run_kernel(ctx, k.backward, "backward", k.name, &x3, &y3, &dy3, params_.norm_type,
+    run_kernel(ctx, k.backward[dtype], "backward", k.name[dtype], &x3, &y3, &dy3, params_.norm_type,
                clamp_to_length(params_.kernel_size, length),
                clamp_to_length(params_.stride, length), &dx3);
     if (transfers) {

@@ -8,7 +8,6 @@
 
 #include "HalideRuntime.h"
 #include "call_context.h"
-#include "kernel_variants.h"
 #include "shape_check.h"
 
 namespace lppool {
@@ -168,15 +167,10 @@ LPPool1dStream<T>::LPPool1dStream(double norm_type, int64_t kernel_size,
     // This also settles Halide's one-time work (CPU feature detection).
     std::vector<T> out(size_t(s.max_outputs * channels));
     const int64_t K = s.params.kernel_size, S = s.params.stride;
-    // Calls of fewer outputs than kShortRowOutputs run the short-rows kernel
-    // (runtime/kernel_variants.h), whose tuned knobs may differ: its largest
-    // call is measured too.
-    const int64_t largest_short = std::min(s.max_outputs, variants::kShortRowOutputs - 1);
+    // Every call of a stream runs one kernel (its p and K fix the variant:
+    // kernel_variants.h), whose largest call allocates the most.
     auto largest_calls = [&] {
         int status = s.run((s.max_outputs - 1) * S + K, s.max_outputs, out.data(), s.max_outputs);
-        if (status == 0) {
-            status = s.run((largest_short - 1) * S + K, largest_short, out.data(), s.max_outputs);
-        }
         if (status == 0) {
             status = s.run(K, 1, out.data(), s.max_outputs);  // one window, and flush()
         }

@@ -25,30 +25,14 @@ enum class WindowVectorization {
 
 // Which powers a rows-layout forward's window sums get stride
 // specializations for (the rows forward serves the exact integer powers,
-// its general-powers build the others: runtime/kernel_variants.h). Every
-// stride x power version is a copy of the row loops with their steady state
-// and tail, so versions for calls a kernel never serves cost generator time
-// in every build; such calls still run correctly, on the unspecialized
-// schedule. (AVX2 alone, f32: the rows forward with every version took
-// 59-70 s to generate; its exact-powers build 28 s and its general-powers
-// build 13 s, with SpecializedRows::Many.)
+// its general-powers kernel the others: runtime/kernel_variants.h). Every
+// stride x power version is a copy of the row loops, so versions for calls a
+// kernel is never sent cost generation time only; such calls still run
+// correctly, on the unspecialized schedule.
 enum class SpecializedPowers {
     All,      // every common stride with every exact power, and with the others
     Exact,    // every common stride with every exact power
     General,  // every common stride, p a run-time value
-};
-
-// Which of a rows-layout forward's row branches (parallel over rows, or
-// tasks along L when rows are fewer than min_parallel_rows) gets the stride
-// specializations; the other gets its powers' only. The rows forward serves
-// at least kLongSignalRows rows, its long-signals build fewer
-// (runtime/kernel_variants.h), so with the default min_parallel_rows each
-// runs one branch only; short rows of few rows are tiny calls, over before
-// a stride's loads matter.
-enum class SpecializedRows {
-    All,   // both branches
-    Many,  // parallel over rows
-    Few,   // tasks along L
 };
 
 // One field per CPU knob of tunable_knobs.def (which says what each does),
@@ -61,7 +45,6 @@ struct CpuKnobs {
     // Not tuned: which kernel variant this is (generators/CMakeLists.txt).
     WindowVectorization window_vectorization = WindowVectorization::AcrossOutputs;
     SpecializedPowers specialized_powers = SpecializedPowers::All;
-    SpecializedRows specialized_rows = SpecializedRows::All;
 };
 
 // Run-time facts about a kernel's buffers and parameters that schedules
@@ -183,10 +166,8 @@ inline void split_into_chunks(Halide::Stage s, bool tasks, const Dims &d, const 
 //
 // x is split into vectors first and the vectors into chunks: a row's last,
 // partial chunk then skips its missing vectors with one branch each, and
-// only the row's last vector is predicated. (Chunks first made every vector
-// slot of the last chunk run predicated, lanes off or not, and Halide
-// scalarizes predicated strided loads: with 256-output chunks, 8 rows of 64
-// outputs took 5 us against 1 us for 64-output chunks.)
+// only the row's last vector is predicated (Halide scalarizes predicated
+// strided loads, so every predicated vector is slow).
 inline void split_along_length(Halide::Stage s, bool tasks, const Dims &d, const RowLoops &v,
                                const CpuKnobs &knobs, int vec, const Halide::RDom *window) {
     using namespace Halide;
@@ -330,11 +311,8 @@ inline void schedule_rescue_scan(ForwardStages &st, const Halide::LoopLevel &row
     if (channels_last) {
         st.rescue_flags.reorder_storage(d.c, d.x).vectorize(d.c, vec, guard);
         // One vector of channels takes all of a block's windows before the
-        // next: its flags stay at one address (in a register) through the
-        // window loop. Windows outermost re-read and re-wrote every flag of
-        // the row once per window, and that read-modify-write ran up to 4x
-        // slower in some binaries than in others with the same kernel object
-        // (case (k): 27 against 7.3 ms, 63% of samples on the flags' load).
+        // next, so its flags stay in a register through the window loop
+        // instead of a read-modify-write of every flag per window.
         Var flag_vectors("flag_vectors"), flag_lanes("flag_lanes");
         st.rescue_flags.update(0)
             .split(d.c, flag_vectors, flag_lanes, vec, guard)
@@ -359,9 +337,9 @@ inline void schedule_rescue_scan(ForwardStages &st, const Halide::LoopLevel &row
     few.split(st.rescued_blocks.x, rescue_task, st.rescued_blocks.x, blocks_per_task, guard)
         .parallel(rescue_task);
     // ratio_power selects between its p < 1 and p >= 1 forms, and a select
-    // evaluates both: every rescued term paid two more pows (on silence,
-    // where every window is rescued, p = 2: 30 -> 26 ms in JIT). The exact
-    // powers would halve that again but add 13 s to each JIT compile.
+    // evaluates both, so each form gets a branch of its own. (The exact
+    // powers are not specialized here: rescued blocks are rare, and each
+    // version is a copy of the scan.)
     for (Stage s : {few, rescue}) {
         s.specialize(small_power(p));
         s.specialize(not_small_power(p));
@@ -370,9 +348,7 @@ inline void schedule_rescue_scan(ForwardStages &st, const Halide::LoopLevel &row
     // A flagged block's rescue terms, a vector of windows at a time. Their
     // buffers are allocated per block, flagged or not (Halide 14 tests the
     // RDom's predicate inside the allocation), so a fixed extent of one
-    // block keeps them on the stack: with the extent left to bounds
-    // inference, every block of the rows layout made two heap calls, 1M per
-    // call of case (e), 12% of its time in the runtime's allocator.
+    // block keeps them on the stack instead of two heap calls per block.
     for (Func f : {st.rescue_max_bits, st.rescue_sum}) {
         f.compute_at(st.pooled_blocks, st.rescued_blocks.x).vectorize(d.x, block_vec, guard);
         if (!channels_last) {
@@ -386,9 +362,9 @@ inline void schedule_rescue_scan(ForwardStages &st, const Halide::LoopLevel &row
 // Forward, rows layout, large windows: each window's sum is vectorized along
 // the window (an rfactor of the k loop into vector lanes, then one horizontal
 // sum), so loads are dense (or stride C for interleaved channels) whatever S
-// is. Measured on stereo audio, K=1024, S=512: 4.7 ms against 23.4 ms with
-// lanes across outputs. |x|^p is computed where it is summed: windows of
-// this size overlap little, so there is little to reuse.
+// is, where lanes across outputs would be S apart. |x|^p is computed where
+// it is summed: windows of this size overlap little, so there is little to
+// reuse.
 inline void schedule_forward_cpu_along_window(ForwardStages &st, Halide::Func output,
                                               const Halide::Expr &p, const RunTimeFacts &facts,
                                               const Dims &d, const CpuKnobs &knobs,
@@ -501,23 +477,16 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
     // Plain values, then the rescue scan.
     st.plain.compute_at(row_level);
     auto [plain_few, plain_many] = split_row_stage(st.plain, layout, many_rows, d, v, knobs, vec);
-    // The strides are specialized here, on the stage whose loops are split
-    // into a steady state and a tail, not on the window sum inside it: there
-    // the steady state's end was the minimum over all strides' bounds, so at
-    // S = 4 the half of a row that the S = 8 version could not prove inside
-    // ran the clamped tail code, a gather per window term (AOT, AVX2, case
-    // (a) unstaged: about a third of the samples; 0.83x the time without).
-    const SpecializedRows strided = knobs.specialized_rows;
-    for (auto [s, few] : {std::pair{plain_few, true}, std::pair{plain_many, false}}) {
-        const bool strides = strided == SpecializedRows::All ||
-                             strided == (few ? SpecializedRows::Few : SpecializedRows::Many);
-        if (!rows_layout) {
-            specialize_exact_powers(s, p);
-        } else if (strides) {
+    // The strides are specialized on the stage whose loops are split into a
+    // steady state and a tail, not on the window sum inside it: there the
+    // steady state would end at the minimum over all strides' bounds, and the
+    // rest of a row would run the clamped tail's gathers.
+    for (Halide::Stage s : {plain_few, plain_many}) {
+        if (rows_layout) {
             specialize_common_strides_and_powers(s, facts.window_stride, p,
                                                  knobs.specialized_powers);
         } else {
-            specialize_powers(s, p, knobs.specialized_powers);
+            specialize_exact_powers(s, p);
         }
     }
 
@@ -556,10 +525,9 @@ inline void schedule_backward_cpu(BackwardStages &st, Halide::Func grad_input, L
     }
 
     // Rows: each chunk's windows' y and dy into a small buffer, read by dense
-    // vector loads (inlined, each element's clamped window read was a gather:
-    // (h_a) 19.2 -> 13.2 ms, (h_e) K=16 S=1 149 -> 26 ms in JIT, same bits).
-    // Per row instead measured the same, but a single long row would then
-    // copy them all before its parallel tasks start. Channels-last reads one
+    // vector loads (inlined, each element's clamped window read is a
+    // gather). Per chunk rather than per row, so a single long row's parallel
+    // tasks need not wait for one copy of them all. Channels-last reads one
     // window per vector of channels, a dense load already.
     if (rows_layout) {
         for (Func f : {st.window_norm, st.window_grad}) {

@@ -63,7 +63,7 @@ mkdir -p "$out/include/catch2" "$out/include/dlpack"
 cp /usr/include/catch2/catch.hpp "$out/include/catch2/"
 cp /usr/include/dlpack/dlpack.h "$out/include/dlpack/"
 
-cxx=(aarch64-linux-gnu-g++ -std=c++17 -O2 -static -pthread -I runtime -I algorithm -I common -I tests -I "$out/include" -I "$out/kernels")
+cxx=(aarch64-linux-gnu-g++ -std=c++17 -O2 -static -pthread -I runtime -I algorithm -I schedules -I common -I tests -I "$out/include" -I "$out/kernels")
 runtime_sources=(runtime/lppool1d.cpp runtime/lppool1d_stream.cpp runtime/shape_check.cpp runtime/device.cpp
                  runtime/call_context.cpp runtime/block_cache.cpp)
 # Longest under qemu first (run_suites starts them in this order).

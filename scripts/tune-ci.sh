@@ -23,14 +23,12 @@ stage "tiny tuning run" "$build_dir/tools/tune/lppool-tune" --budget 60 --seed 1
 # so non-default GPU tiles are added by hand: the tuned build's OpenCL suite
 # then runs them, and the runtime's staging rule must use their tile sizes.
 # So are non-default CPU knobs, every knob on at least one kernel of each
-# schedule (rows forward, channels-last forward, rows backward), on the
-# kernels that are quick to generate: only the tuned kernels are generated
-# (the others are the main build's), and test_forward and test_backward
-# check each variant against the rows kernels bit for bit (and test_stream,
-# whose short blocks run the short-rows kernel, that a stream matches the
-# offline result with |x|^p unstaged in one and staged in the other).
-# min_parallel_rows 16 sends the general-powers tests' 8 rows down the
-# tasks-along-L branch, where long_chunk_outputs applies.
+# schedule (rows forward, channels-last forward, rows backward): only the
+# tuned kernels are generated (the others are the main build's), and
+# test_forward checks the general-powers kernel against the rows kernel bit
+# for bit, each with other knobs (|x|^p unstaged in one, staged in the
+# other). min_parallel_rows 16 sends the general-powers tests' 8 rows down
+# the tasks-along-L branch, where long_chunk_outputs applies.
 python3 - "$file" <<'PY'
 import json, sys
 path = sys.argv[1]
@@ -39,14 +37,14 @@ data["kernels"].update({
     "forward_f32_rows_opencl": {"gpu_tile_outputs": 64, "gpu_stage_powers": True},
     "forward_f64_rows_opencl": {"gpu_tile_outputs": 512},
     "backward_f32_channels_last_opencl": {"gpu_tile_channels": 16, "gpu_tile_positions": 4},
-    "forward_f32_rows_short": {"chunk_outputs": 64, "vector_multiple": 4, "stage_powers": False},
+    "forward_f64_rows": {"chunk_outputs": 64, "vector_multiple": 4, "stage_powers": False},
     "forward_f32_rows_general_powers": {"chunk_outputs": 4096, "vector_multiple": 1, "unroll_vectors": 4,
                                         "scratch_on_stack": True},
     "forward_f64_rows_general_powers": {"stage_powers": False, "chunk_outputs": 64, "unroll_vectors": 3,
                                         "min_parallel_rows": 16, "long_chunk_outputs": 4096},
     "forward_f32_channels_last": {"scratch_on_stack": True},
     "backward_f64_rows": {"chunk_outputs": 100, "scratch_on_stack": True},
-    "backward_f64_rows_overlapping": {"unroll_vectors": 2, "scratch_on_stack": True},
+    "backward_f32_rows": {"unroll_vectors": 2, "scratch_on_stack": True},
 })
 json.dump(data, open(path, "w"), indent=1)
 PY

@@ -6,31 +6,24 @@
 
 #include "lppool1d_backward_autodiff_f32.h"
 #include "lppool1d_backward_autodiff_f64.h"
-#include "lppool1d_backward_f32_rows.h"
-#include "lppool1d_backward_f32_rows_overlapping.h"
-#include "lppool1d_backward_f64_rows.h"
-#include "lppool1d_backward_f64_rows_overlapping.h"
+#include "kernel_registry.h"
+#include "lppool1d_backward_f32_rows.h"  // declares what kernel_registry.h does: same signature
 #include "grid_checks.h"
-#include "kernel_variants.h"
 
 using test::Layout;
 using test::backward_tolerance;
 
 namespace {
 
-using RowsBackward = int (*)(const void *, halide_buffer_t *, halide_buffer_t *, halide_buffer_t *,
-                             double, int32_t, int32_t, halide_buffer_t *);
-
 // The pool's gradient for overlapping windows equals, bit for bit, what the
-// separately built overlapping-windows backward gives called directly, and
-// what the rows backward gives on the same call (one code, separate knobs:
-// a tuned file changes speed, never results), and matches the reference.
+// rows backward gives called directly, and matches the reference.
 template <typename T>
-void check_overlapping_backward(RowsBackward rows, RowsBackward overlapping, std::mt19937 &rng) {
+void check_overlapping_backward(std::mt19937 &rng) {
+    const lppool::detail::BackwardKernel rows =
+        lppool::detail::registered_kernel(lppool::Device::cpu, lppool::detail::Pass::backward, "rows")
+            .backward[sizeof(T) == 4 ? 0 : 1];
     for (auto [K, S, L, ceil_mode] : {std::tuple<int, int, int, bool>{16, 1, 5000, false},
                                       {5, 2, 777, true}, {63, 62, 4096, true}, {2, 1, 33, false}}) {
-        REQUIRE(lppool::variants::cpu_rows_backward(K, S) ==
-                lppool::variants::CpuRowsBackward::overlapping);
         for (double p : {1.0, 2.0, 2.5, 0.5}) {
             INFO("K=" << K << " S=" << S << " L=" << L << " p=" << p);
             lppool::LPPool1d pool(p, K, S, ceil_mode);
@@ -44,14 +37,10 @@ void check_overlapping_backward(RowsBackward rows, RowsBackward overlapping, std
             y_tensor.buffer.copy_from(y);
             auto from_pool = test::make_tensor<T>(Layout::NCL, 3, 2, 3, L);
             auto from_rows = test::make_tensor<T>(Layout::NCL, 3, 2, 3, L);
-            auto from_variant = test::make_tensor<T>(Layout::NCL, 3, 2, 3, L);
             pool.backward(x.buffer, y, dy.buffer, from_pool.buffer);
-            for (auto [kernel, result] : {std::pair{rows, &from_rows}, {overlapping, &from_variant}}) {
-                REQUIRE(kernel(nullptr, x.buffer.raw_buffer(), y_tensor.buffer.raw_buffer(),
-                               dy.buffer.raw_buffer(), p, K, S, result->buffer.raw_buffer()) == 0);
-            }
+            REQUIRE(rows(nullptr, x.buffer.raw_buffer(), y_tensor.buffer.raw_buffer(),
+                         dy.buffer.raw_buffer(), p, K, S, from_rows.buffer.raw_buffer()) == 0);
             REQUIRE(from_rows.storage == from_pool.storage);
-            REQUIRE(from_variant.storage == from_pool.storage);
             auto want = reference::backward(x.to_reference(), y_tensor.to_reference(),
                                             dy.to_reference(), p, K, S);
             test::require_matches(from_pool, want.grad_x, backward_tolerance<T>(p), &want.magnitude);
@@ -61,13 +50,11 @@ void check_overlapping_backward(RowsBackward rows, RowsBackward overlapping, std
 
 }  // namespace
 
-TEST_CASE("backward: overlapping windows take their own build of the rows kernel, same bits",
+TEST_CASE("backward: overlapping windows run the rows kernel, same bits as a direct call",
           "[backward]") {
     std::mt19937 rng(9);
-    check_overlapping_backward<float>(lppool1d_backward_f32_rows,
-                                      lppool1d_backward_f32_rows_overlapping, rng);
-    check_overlapping_backward<double>(lppool1d_backward_f64_rows,
-                                       lppool1d_backward_f64_rows_overlapping, rng);
+    check_overlapping_backward<float>(rng);
+    check_overlapping_backward<double>(rng);
 }
 
 

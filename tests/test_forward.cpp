@@ -1,20 +1,15 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <random>
+#include <set>
 #include <sstream>
 
 #include "grid_checks.h"
+#include "kernel_registry.h"
 #include "kernel_variants.h"
-#include "lppool1d_forward_f32_rows.h"
-#include "lppool1d_forward_f32_rows_overlapping.h"
-#include "lppool1d_forward_f32_rows_short.h"
-#include "lppool1d_forward_f32_rows_long.h"
-#include "lppool1d_forward_f32_rows_general_powers.h"
-#include "lppool1d_forward_f64_rows.h"
-#include "lppool1d_forward_f64_rows_overlapping.h"
-#include "lppool1d_forward_f64_rows_short.h"
-#include "lppool1d_forward_f64_rows_long.h"
-#include "lppool1d_forward_f64_rows_general_powers.h"
+#include "knob_space.h"
+#include "lppool1d_forward_f32_rows.h"  // declares what kernel_registry.h does: same signature
 
 using test::Layout;
 using test::check_forward_case;
@@ -175,30 +170,36 @@ TEST_CASE("forward: large windows take the along-window kernels", "[forward]") {
 
 namespace {
 
-using RowsForward = int (*)(const void *, halide_buffer_t *, double, int32_t, int32_t, halide_buffer_t *);
+using lppool::detail::ForwardKernel;
+
+ForwardKernel cpu_forward(const char *variant, int dtype) {
+    return lppool::detail::registered_kernel(lppool::Device::cpu, lppool::detail::Pass::forward,
+                                             variant)
+        .forward[dtype];
+}
 
 using VariantCase = std::tuple<int, int, int, bool>;  // K, S, L, ceil_mode
 
-// The pool's result equals, bit for bit, what a separately built variant of
-// the rows kernel (overlapping windows, short rows, long signals, general
-// powers) gives called directly, and what the rows kernel gives on the same
-// call (they are one code with separate knobs and specializations, so a
-// tuned file changes speed, never bits: the stream relies on it). Each case
-// runs exact and general powers, so each kernel also runs the powers it is
-// not built for, on its unspecialized schedule. Inputs are N x C rows.
+// The pool's result equals, bit for bit, what the rows kernel and `variant`
+// give called directly (specializations change speed, never bits: the
+// stream relies on it), and matches the reference. Each case runs exact and
+// general powers, so each kernel also runs the powers it has no
+// specializations for, on its unspecialized schedule. Inputs are N x C rows.
 //
-// A variant built for the general powers only (`general_powers_only`) runs
-// p = 3 and 4 through pow() rather than the exact arms (a different root:
-// cube root vs pow(s, 1/3) gave different last bits). The runtime never
-// sends it those powers, so there it must match the reference, not the bits.
+// The general-powers kernel (`general_powers_only`) runs p = 3 and 4
+// through pow() rather than the exact arms (a different root: cube root vs
+// pow(s, 1/3) gave different last bits). The runtime never sends it those
+// powers, so there it must match the reference, not the bits.
 template <typename T>
-void check_variant_kernel(RowsForward rows, RowsForward variant,
-                          std::initializer_list<VariantCase> cases, std::mt19937 &rng,
-                          int64_t N = 2, int64_t C = 3, bool general_powers_only = false) {
+void check_variant_kernel(const char *variant, std::initializer_list<VariantCase> cases,
+                          std::mt19937 &rng, int64_t N = 2, int64_t C = 3,
+                          bool general_powers_only = false) {
     const double tolerance = sizeof(T) == 4 ? 1e-5 : 1e-12;
+    const int dtype = sizeof(T) == 4 ? 0 : 1;
+    const ForwardKernel rows = cpu_forward("rows", dtype), kernel = cpu_forward(variant, dtype);
     for (auto [K, S, L, ceil_mode] : cases) {
         for (double p : {1.0, 2.0, 2.5, 0.5, 3.0, 4.0, 1.0000001}) {
-            INFO("K=" << K << " S=" << S << " L=" << L << " p=" << p);
+            INFO(variant << " K=" << K << " S=" << S << " L=" << L << " p=" << p);
             lppool::LPPool1d pool(p, K, S, ceil_mode);
             auto x = test::make_tensor<T>(Layout::NCL, 3, N, C, L);
             test::fill_random(x, rng);
@@ -208,10 +209,10 @@ void check_variant_kernel(RowsForward rows, RowsForward variant,
             auto from_variant = test::make_tensor<T>(Layout::NCL, 3, N, C, out);
             pool.forward(x.buffer, from_pool.buffer);
             REQUIRE(rows(nullptr, x.buffer.raw_buffer(), p, K, S, from_rows.buffer.raw_buffer()) == 0);
-            REQUIRE(variant(nullptr, x.buffer.raw_buffer(), p, K, S, from_variant.buffer.raw_buffer()) == 0);
+            REQUIRE(kernel(nullptr, x.buffer.raw_buffer(), p, K, S, from_variant.buffer.raw_buffer()) == 0);
             const auto expected = reference::forward(x.to_reference(), p, K, S, ceil_mode);
             REQUIRE(from_rows.storage == from_pool.storage);
-            if (general_powers_only && lppool::variants::exact_integer_power(p)) {
+            if (general_powers_only && lppool::exact_integer_power(p)) {
                 test::require_matches(from_variant, expected, tolerance);
             } else {
                 REQUIRE(from_variant.storage == from_pool.storage);
@@ -223,65 +224,103 @@ void check_variant_kernel(RowsForward rows, RowsForward variant,
 
 const std::initializer_list<VariantCase> kOverlappingCases = {
     {16, 1, 5000, false}, {5, 2, 777, true}, {63, 62, 4096, true}, {2, 1, 33, false}};
-// Short rows: fewer than kShortRowOutputs outputs, windows neither wide nor
-// overlapping; the last is one output short of the rows kernel's class.
+// Short rows: fewer than 256 outputs, windows neither wide nor overlapping.
 const std::initializer_list<VariantCase> kShortRowCases = {
     {4, 4, 256, false}, {3, 5, 101, true}, {1, 1, 1, false}, {8, 8, 2040, false}, {63, 63, 2000, true}};
-// Long signals: the helper's 2 x 3 rows, windows neither wide nor
-// overlapping, at least kShortRowOutputs outputs (the first exactly that).
+// Long signals: the helper's 2 x 3 rows (fewer than min_parallel_rows, so
+// tasks along L), windows neither wide nor overlapping.
 const std::initializer_list<VariantCase> kLongSignalCases = {
     {4, 4, 1024, false}, {8, 8, 65539, true}, {3, 5, 4001, true}, {1, 1, 300, false}, {63, 63, 20000, true}};
 
-// General powers: the rows kernel's class (8 rows, windows neither wide
-// nor overlapping, at least kShortRowOutputs outputs), every common stride
-// (1, 2, 4, 8) and one other.
+// General powers: 8 rows (parallel over rows), windows neither wide nor
+// overlapping, every common stride (1, 2, 4, 8) and one other.
 const std::initializer_list<VariantCase> kGeneralPowerCases = {
     {1, 1, 300, false}, {2, 2, 1025, true}, {4, 4, 4099, false}, {8, 8, 2048, true},
     {3, 5, 4001, true}, {63, 63, 20000, true}};
 
 }  // namespace
 
-TEST_CASE("forward: overlapping windows take their own build of the rows kernel, same bits", "[forward]") {
+// Overlapping windows, short rows and long signals run the rows kernel (or
+// the general-powers one), in its stride-specialized row branches: the bits
+// of a direct call, and the reference.
+TEST_CASE("forward: overlapping windows run the rows kernels, same bits as a direct call", "[forward]") {
     std::mt19937 rng(7);
-    check_variant_kernel<float>(lppool1d_forward_f32_rows, lppool1d_forward_f32_rows_overlapping,
-                                kOverlappingCases, rng);
-    check_variant_kernel<double>(lppool1d_forward_f64_rows, lppool1d_forward_f64_rows_overlapping,
-                                 kOverlappingCases, rng);
+    check_variant_kernel<float>("rows", kOverlappingCases, rng);
+    check_variant_kernel<double>("rows", kOverlappingCases, rng);
 }
 
-TEST_CASE("forward: short rows take their own build of the rows kernel, same bits", "[forward]") {
-    static_assert(lppool::variants::kShortRowOutputs == 256, "kShortRowCases assume 256");
+TEST_CASE("forward: short rows run the rows kernels, same bits as a direct call", "[forward]") {
     std::mt19937 rng(8);
-    check_variant_kernel<float>(lppool1d_forward_f32_rows, lppool1d_forward_f32_rows_short,
-                                kShortRowCases, rng);
-    check_variant_kernel<double>(lppool1d_forward_f64_rows, lppool1d_forward_f64_rows_short,
-                                 kShortRowCases, rng);
+    check_variant_kernel<float>("rows", kShortRowCases, rng);
+    check_variant_kernel<double>("rows", kShortRowCases, rng);
 }
 
-TEST_CASE("forward: long signals (few rows) take their own build of the rows kernel, same bits",
+TEST_CASE("forward: long signals (few rows) run the rows kernels, same bits as a direct call",
           "[forward]") {
-    static_assert(2 * 3 < lppool::variants::kLongSignalRows, "the helper's 2 x 3 rows must be few");
+    static_assert(2 * 3 < lppool::knob::min_parallel_rows.default_value,
+                  "the helper's 2 x 3 rows must be few");
     std::mt19937 rng(9);
-    check_variant_kernel<float>(lppool1d_forward_f32_rows, lppool1d_forward_f32_rows_long,
-                                kLongSignalCases, rng);
-    check_variant_kernel<double>(lppool1d_forward_f64_rows, lppool1d_forward_f64_rows_long,
-                                 kLongSignalCases, rng);
+    check_variant_kernel<float>("rows", kLongSignalCases, rng);
+    check_variant_kernel<double>("rows", kLongSignalCases, rng);
 }
 
-TEST_CASE("forward: powers other than the exact ones take their own build of the rows kernel, same bits",
+TEST_CASE("forward: powers other than the exact ones take the general-powers kernel, same bits",
           "[forward]") {
     for (double p : {1.0, 2.0, 3.0, 4.0}) {
-        REQUIRE(lppool::variants::exact_integer_power(p));
+        REQUIRE(lppool::exact_integer_power(p));
     }
     for (double p : {0.5, 2.5, 1.0000001, 5.0, 8.0}) {
-        REQUIRE_FALSE(lppool::variants::exact_integer_power(p));
+        REQUIRE_FALSE(lppool::exact_integer_power(p));
     }
-    static_assert(2 * 4 >= lppool::variants::kLongSignalRows, "2 x 4 rows must not be few");
     std::mt19937 rng(10);
-    check_variant_kernel<float>(lppool1d_forward_f32_rows, lppool1d_forward_f32_rows_general_powers,
-                                kGeneralPowerCases, rng, 2, 4, true);
-    check_variant_kernel<double>(lppool1d_forward_f64_rows, lppool1d_forward_f64_rows_general_powers,
-                                 kGeneralPowerCases, rng, 2, 4, true);
+    for (int64_t C : {3, 4}) {  // 6 rows (tasks along L) and 8 (parallel over rows)
+        check_variant_kernel<float>("rows_general_powers", kGeneralPowerCases, rng, 2, C, true);
+        check_variant_kernel<double>("rows_general_powers", kGeneralPowerCases, rng, 2, C, true);
+    }
+}
+
+TEST_CASE("every kernel of schedules/kernels.def is reachable, and every rule names one",
+          "[forward][registry]") {
+    using lppool::detail::kRegisteredKernels;
+    using lppool::detail::Pass;
+    std::set<const lppool::detail::RegisteredKernel *> reached;
+    for (lppool::Device device : {lppool::Device::cpu, lppool::Device::cuda, lppool::Device::opencl}) {
+        const bool built = std::any_of(std::begin(kRegisteredKernels), std::end(kRegisteredKernels),
+                                       [&](const auto &k) { return k.device == device; });
+        for (Pass pass : {Pass::forward, Pass::backward}) {
+            for (bool channels_last : {false, true}) {
+                for (int64_t K : {1, 4, 63, 64, 5000}) {
+                    for (double p : {1.0, 2.0, 3.0, 4.0, 2.5, 0.5}) {
+                        lppool::variants::Call call;
+                        call.gpu = device != lppool::Device::cpu;
+                        call.backward = pass == Pass::backward;
+                        call.channels_last = channels_last;
+                        call.kernel_size = K;
+                        call.stride = 1;
+                        call.p = p;
+                        call.gpu_staging_tile = 128;
+                        const char *variant = lppool::variants::kernel_variant(call);
+                        INFO("device " << int(device) << " pass " << int(pass) << " " << variant);
+                        if (!built) {
+                            CHECK_THROWS_AS(lppool::detail::registered_kernel(device, pass, variant),
+                                            std::logic_error);
+                            continue;
+                        }
+                        const auto &k = lppool::detail::registered_kernel(device, pass, variant);
+                        CHECK(std::string(k.variant) == variant);
+                        CHECK((pass == Pass::forward ? k.forward[0] != nullptr && k.forward[1] != nullptr
+                                                     : k.backward[0] != nullptr && k.backward[1] != nullptr));
+                        reached.insert(&k);
+                    }
+                }
+            }
+        }
+    }
+    for (const auto &k : kRegisteredKernels) {
+        INFO("kernels.def line " << k.name[0] << " is never chosen");
+        CHECK(reached.count(&k) == 1);
+    }
+    CHECK(reached.size() == std::size(kRegisteredKernels));
 }
 
 TEST_CASE("forward: a window's bits do not depend on where it falls in the buffer", "[forward]") {

@@ -11,7 +11,7 @@ file(MAKE_DIRECTORY ${WORK_DIR})
 set(kernels [=[{
     "forward_f32_rows": {"vector_multiple": 4, "chunk_outputs": 512, "min_parallel_rows": 4, "long_chunk_outputs": 8192, "unroll_vectors": 2, "scratch_on_stack": true},
     "backward_f64_channels_last": {"min_parallel_rows": 2},
-    "forward_f64_rows_long": {"stage_powers": false},
+    "forward_f64_rows_general_powers": {"stage_powers": false},
     "forward_f32_rows_cuda": {"gpu_tile_outputs": 256, "gpu_stage_powers": false}
   }]=])
 set(valid "{\n  \"format\": \"lppool-tuned-params\",\n  \"version\": 1,\n  \"schedule_hash\": \"${hash}\",\n  \"target\": \"x86-64-linux-avx2\",\n  \"date\": \"2026-11-27T00:00:00Z\",\n  \"kernels\": ${kernels}\n}\n")
@@ -57,7 +57,7 @@ function(replace out_var from to)
   set(${out_var} "${text}" PARENT_SCOPE)
 endfunction()
 
-check(valid pass "valid: 4 kernels tuned on x86-64-linux-avx2.*forward_f32_rows: chunk_outputs=512;long_chunk_outputs=8192;min_parallel_rows=4;scratch_on_stack=true;unroll_vectors=2;vector_multiple=4.*forward_f64_rows_long: stage_powers=false.*forward_f32_rows_cuda: gpu_stage_powers=false;gpu_tile_outputs=256" "${valid}")
+check(valid pass "valid: 4 kernels tuned on x86-64-linux-avx2.*forward_f32_rows: chunk_outputs=512;long_chunk_outputs=8192;min_parallel_rows=4;scratch_on_stack=true;unroll_vectors=2;vector_multiple=4.*forward_f64_rows_general_powers: stage_powers=false.*forward_f32_rows_cuda: gpu_stage_powers=false;gpu_tile_outputs=256" "${valid}")
 check(empty fail "not a tuned-parameters JSON object" "")
 check(not_json fail "not a tuned-parameters JSON object" "chunk_outputs=512\n")
 string(SUBSTRING "${valid}" 0 120 truncated)
@@ -92,7 +92,7 @@ replace(text "\"chunk_outputs\": 512" "\"chunk_outputs\": 512.5")
 check(fraction fail "kernels.forward_f32_rows.chunk_outputs must be an integer, not 512.5" "${text}")
 replace(text "\"chunk_outputs\": 512" "\"chunk_outputs\": \"512\"")
 check(string_value fail "kernels.forward_f32_rows.chunk_outputs must be an integer" "${text}")
-replace(text "\"forward_f64_rows_long\"" "\"forward_f32_channels_last\"")
+replace(text "\"forward_f64_rows_general_powers\"" "\"forward_f32_channels_last\"")
 check(unstaged_channels_last fail "kernels.forward_f32_channels_last.stage_powers = false: only rows-layout forwards" "${text}")
 replace(text "\"gpu_stage_powers\": false" "\"gpu_stage_powers\": 0")
 check(bool_as_number fail "kernels.forward_f32_rows_cuda.gpu_stage_powers must be true or false" "${text}")

@@ -103,7 +103,7 @@ inline std::vector<TuneShape> KernelTuner::check_shapes(const TuneShape &s) {
 }
 
 inline int64_t KernelTuner::independent_rows(size_t s) const {
-    const Halide::Expr rows = lppool::independent_rows(kind_.layout, timing_[s].result());
+    const Halide::Expr rows = lppool::independent_rows(kind_.layout(), timing_[s].result());
     return *Halide::Internal::as_const_int(rows);
 }
 

@@ -70,17 +70,14 @@ inline int knob_value(const Candidate &c, const KnobSpec &spec) {
 
 inline KernelConfig config_for(const KernelKind &kind, const Candidate &c) {
     KernelConfig config;
-    config.layout = kind.layout;
-    config.cpu.window_vectorization = kind.window;
-    config.cpu.specialized_powers = kind.powers;
-    config.cpu.specialized_rows = kind.strided_rows;
     auto value = [&](const KnobSpec &spec) { return knob_value(c, spec); };
 #define LPPOOL_KNOB(schedule, name, kind, def, lo, hi, values) \
     config.schedule.name = static_cast<kind>(value(lppool::knob::name));
 #include "tunable_knobs.def"
 #undef LPPOOL_KNOB
-    // The unstaged GPU kernel is the one that never stages.
-    config.gpu.gpu_stage_powers = config.gpu.gpu_stage_powers && !kind.unstaged;
+    // Then the kernel's own parameters, which no candidate sets
+    // (searched_knobs): the AOT build compiles it with both.
+    lppool::apply_kernel_params(config, kind.params);
     return config;
 }
 
@@ -88,7 +85,7 @@ inline KernelConfig config_for(const KernelKind &kind, const Candidate &c) {
 // spans that do not fit to the unstaged kernel).
 inline bool serves_all(const KernelKind &kind, const Candidate &c, const std::vector<TuneShape> &shapes,
                 Device device) {
-    if (device == Device::cpu || kind.backward || kind.layout != Layout::Rows || kind.unstaged) {
+    if (device == Device::cpu || kind.backward || kind.layout() != Layout::Rows || kind.unstaged()) {
         return true;
     }
     const int tile = c.at(lppool::knob::gpu_tile_outputs.name);

@@ -35,8 +35,8 @@ inline std::string run_peer(const std::string &name, const KernelKind &kind, Pro
         KernelConfig config;
         // Rows peers on dense rows are told L is dense (as in bench/), so they
         // may vectorize along it.
-        const bool dense_rows = kind.layout == Layout::Rows && !timing.shape.channels_last;
-        config.layout = dense_rows ? Layout::Contiguous : kind.layout;
+        const bool dense_rows = kind.layout() == Layout::Rows && !timing.shape.channels_last;
+        config.layout = dense_rows ? Layout::Contiguous : kind.layout();
         config.autoscheduled = true;
         JitKernel k(kind, config, timing.shape, target, name);
         k.run(timing);

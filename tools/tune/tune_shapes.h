@@ -25,6 +25,7 @@
 
 #include "Halide.h"
 #include "benchmark_cases.h"
+#include "kernel_params.h"
 #include "kernel_variants.h"
 #include "lppool1d_pipeline.h"
 
@@ -134,102 +135,91 @@ inline std::string short_label(const TuneShape &s) {
                                                                     : s.spec();
 }
 
-// The kernel a shape runs on, named as in generators/CMakeLists.txt without
-// the lppool1d_ prefix; the rules are the runtime's (runtime/kernel_variants.h).
+// The kernel a shape runs on: the line of schedules/kernels.def the
+// runtime's rules pick (runtime/kernel_variants.h), named as the build names
+// it without the lppool1d_ prefix, and compiled with that line's generator
+// parameters.
 struct KernelKind {
     std::string key;
     bool backward = false, f64 = false;
-    Layout layout = Layout::Rows;
-    lppool::WindowVectorization window = lppool::WindowVectorization::AcrossOutputs;
-    // The specializations the AOT build compiles this kernel with
-    // (generators/CMakeLists.txt).
-    lppool::SpecializedPowers powers = lppool::SpecializedPowers::All;
-    lppool::SpecializedRows strided_rows = lppool::SpecializedRows::All;
-    bool unstaged = false;  // GPU rows forward without shared-memory staging
+    std::string params;  // the kernels.def line's generator parameters
+    KernelConfig fixed;  // the default config with `params` applied
+    Layout layout() const { return fixed.layout; }
+    bool along_window() const {
+        return fixed.cpu.window_vectorization == lppool::WindowVectorization::AlongWindow;
+    }
+    // GPU rows forward without shared-memory staging.
+    bool unstaged() const { return !fixed.gpu.gpu_stage_powers; }
 };
 
 inline KernelKind kernel_for(const TuneShape &s, Device device) {
-    KernelKind k;
-    k.backward = s.backward;
-    k.f64 = s.f64;
+    lppool::variants::Call call;
+    call.gpu = device != Device::cpu;
+    call.backward = s.backward;
     // Channels-last memory with few channels runs the rows kernel, strided.
-    const bool channels_last =
-        s.channels_last && s.C >= lppool::variants::kMinChannelsForChannelsLast;
-    k.layout = channels_last ? Layout::ChannelsLast : Layout::Rows;
-    k.key = std::string(s.backward ? "backward_" : "forward_") + (s.f64 ? "f64_" : "f32_") +
-            (channels_last ? "channels_last" : "rows");
-    using lppool::variants::CpuRowsForward;
-    if (s.backward && !channels_last && device == Device::cpu &&
-        lppool::variants::cpu_rows_backward(s.K, s.S) ==
-            lppool::variants::CpuRowsBackward::overlapping) {
-        k.key += "_overlapping";
-    } else if (!s.backward && !channels_last && device == Device::cpu) {
-        switch (lppool::variants::cpu_rows_forward(s.K, s.S, s.out_length(), s.N * s.C, s.p)) {
-        case CpuRowsForward::wide_windows:
-            k.key += "_wide_windows";
-            k.window = lppool::WindowVectorization::AlongWindow;
-            break;
-        case CpuRowsForward::overlapping: k.key += "_overlapping"; break;
-        case CpuRowsForward::short_rows:
-            k.key += "_short";
-            k.strided_rows = lppool::SpecializedRows::Many;
-            break;
-        case CpuRowsForward::long_signals:
-            k.key += "_long";
-            k.strided_rows = lppool::SpecializedRows::Few;
-            break;
-        case CpuRowsForward::general_powers:
-            k.key += "_general_powers";
-            k.powers = lppool::SpecializedPowers::General;
-            k.strided_rows = lppool::SpecializedRows::Many;
-            break;
-        case CpuRowsForward::rows:
-            k.powers = lppool::SpecializedPowers::Exact;
-            k.strided_rows = lppool::SpecializedRows::Many;
-            break;
+    call.channels_last = s.channels_last && s.C >= lppool::variants::kMinChannelsForChannelsLast;
+    call.kernel_size = s.K;
+    call.stride = s.S;
+    call.p = s.p;
+    call.element_bytes = s.f64 ? 8 : 4;
+    call.gpu_staging_tile = lppool::knob::gpu_tile_outputs.default_value;
+    const std::string variant = lppool::variants::kernel_variant(call);
+    const char *schedule = call.gpu ? "gpu" : "cpu", *pass = s.backward ? "backward" : "forward";
+    for (const lppool::RegistryLine &line : lppool::kRegistryLines) {
+        if (line.schedule == std::string(schedule) && line.pass == std::string(pass) &&
+            line.variant == variant) {
+            KernelKind k;
+            k.backward = s.backward;
+            k.f64 = s.f64;
+            k.key = std::string(pass) + (s.f64 ? "_f64_" : "_f32_") + variant +
+                    (call.gpu ? std::string("_") + device_name(device) : "");
+            k.params = line.params;
+            lppool::apply_kernel_params(k.fixed, k.params);
+            return k;
         }
-    } else if (!s.backward && !channels_last &&
-               !lppool::variants::fits_gpu_staging(lppool::knob::gpu_tile_outputs.default_value,
-                                                   s.K, s.S, s.f64 ? 8 : 4)) {
-        k.key += "_unstaged";
-        k.unstaged = true;
     }
-    if (device != Device::cpu) {
-        k.key += std::string("_") + device_name(device);
-    }
-    return k;
+    throw std::logic_error("no " + std::string(schedule) + " " + pass + " " + variant +
+                           " line in schedules/kernels.def");
 }
 
 // The knobs that change a kernel's schedule: the others keep their defaults.
 inline std::vector<KnobSpec> searched_knobs(const KernelKind &k, Device device) {
     namespace knob = lppool::knob;
+    std::vector<KnobSpec> knobs;
     if (device == Device::cpu) {
-        std::vector<KnobSpec> knobs = {knob::vector_multiple, knob::chunk_outputs,
-                                       knob::min_parallel_rows, knob::long_chunk_outputs};
+        knobs = {knob::vector_multiple, knob::chunk_outputs, knob::min_parallel_rows,
+                 knob::long_chunk_outputs};
         // Windows vectorized along themselves have no chunk buffers and no
         // vector loop over outputs; channels-last vectors run across C, and
         // its backward reads y and dy in place; only rows-layout forwards
         // can sum |x|^p unstaged (cpu_schedule.h, the forward generator).
-        if (k.window == lppool::WindowVectorization::AcrossOutputs) {
-            if (k.layout == Layout::Rows) {
+        if (!k.along_window()) {
+            if (k.layout() == Layout::Rows) {
                 knobs.push_back(knob::unroll_vectors);
             }
-            if (k.layout == Layout::Rows || !k.backward) {
+            if (k.layout() == Layout::Rows || !k.backward) {
                 knobs.push_back(knob::scratch_on_stack);
             }
-            if (!k.backward && k.layout == Layout::Rows) {
+            if (!k.backward && k.layout() == Layout::Rows) {
                 knobs.push_back(knob::stage_powers);
             }
         }
-        return knobs;
+    } else if (k.layout() == Layout::ChannelsLast) {
+        knobs = {knob::gpu_tile_channels, knob::gpu_tile_positions};
+    } else {
+        knobs = {knob::gpu_tile_outputs};
+        if (!k.backward) {
+            knobs.push_back(knob::gpu_stage_powers);
+        }
     }
-    if (k.layout == Layout::ChannelsLast) {
-        return {knob::gpu_tile_channels, knob::gpu_tile_positions};
-    }
-    if (!k.backward && !k.unstaged) {
-        return {knob::gpu_tile_outputs, knob::gpu_stage_powers};
-    }
-    return {knob::gpu_tile_outputs};
+    // A knob the kernels.def line sets is that kernel's, not the search's.
+    knobs.erase(std::remove_if(knobs.begin(), knobs.end(),
+                               [&](const KnobSpec &spec) {
+                                   return (" " + k.params).find(std::string(" ") + spec.name +
+                                                                "=") != std::string::npos;
+                               }),
+                knobs.end());
+    return knobs;
 }
 
 // Targets: the JIT compiles for what the AOT build would run here.
