@@ -32,6 +32,42 @@ inline bool fits_gpu_staging(int64_t tile_outputs, int64_t kernel_size, int64_t 
     return span <= kMaxStagedBytes / element_bytes;
 }
 
+// CPU, rows layout: dense rows whose windows tile them exactly (K <= S and
+// out * S == L: no window is partial, none straddles two rows) are run as
+// one row of N * C * L, when they are shorter than kMaxFoldedRowOutputs:
+// each row's stages (values, rescue flags, copy) cost a fixed time that
+// short rows, such as a network's (32, 64, 256), pay many times over, and
+// one long row runs in tasks along L. Same bits: a window's sum does not
+// depend on where it falls.
+inline constexpr int64_t kMaxFoldedRowOutputs = 1024;
+
+inline bool fold_rows(int64_t kernel_size, int64_t stride, int64_t length, int64_t out_length,
+                      int64_t rows) {
+    return rows > 1 && out_length < kMaxFoldedRowOutputs && kernel_size <= stride &&
+           out_length * stride == length && length * rows <= INT32_MAX;
+}
+
+// CPU, rows layout: a call of fewer than kFewRows rows (the kernels' default
+// min_parallel_rows) whose rows hold more than kPieceOutputs * kFewRows
+// windows in all is run as pieces of kPieceOutputs windows, one kernel row
+// each (the input pieces overlap where windows do), plus a call for the
+// rest: the kernels then share the pieces across threads in their branch
+// for many rows, which has the stride specializations. The backward only
+// where no element is in two windows (K <= S), so the pieces' gradients
+// do not overlap. Same bits.
+inline constexpr int64_t kFewRows = 8;
+inline constexpr int64_t kPieceOutputs = 2048;
+
+inline int64_t full_pieces(bool backward, int64_t kernel_size, int64_t stride,
+                           int64_t out_length, int64_t rows) {
+    if (rows >= kFewRows || (backward && kernel_size > stride)) {
+        return 0;
+    }
+    // The rest is never empty: it holds the last window, which may be partial.
+    const int64_t pieces = (out_length - 1) / kPieceOutputs;
+    return pieces * rows >= kFewRows ? pieces : 0;
+}
+
 // What the rules look at.
 struct Call {
     bool gpu = false;

@@ -1,6 +1,7 @@
 #include "lppool1d.h"
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <mutex>
@@ -67,7 +68,105 @@ int32_t clamp_to_length(int64_t v, int64_t length) {
     return static_cast<int32_t>(std::min(v, length));
 }
 
+// Each row contiguous, the rows one after another (a dimension of extent 1
+// may have any stride).
+bool dense_rows(const halide_buffer_t &b) {
+    const halide_dimension_t *d = b.dim;
+    return d[0].stride == 1 && (d[1].extent == 1 || d[1].stride == d[0].extent) &&
+           (d[2].extent == 1 || d[2].stride == int64_t(d[0].extent) * d[1].extent);
+}
+
+// The CPU calls variants::fold_rows runs as one long row. `buffers` are x,
+// y, then any others (each with rows of L or of y's length). Returns whether
+// it folded them.
+bool fold_rows_into_one(const PoolParams &params,
+                        std::initializer_list<halide_buffer_t *> buffers) {
+    const halide_buffer_t &x = **buffers.begin(), &y = **(buffers.begin() + 1);
+    const int64_t rows = int64_t(x.dim[1].extent) * x.dim[2].extent;
+    if (!variants::fold_rows(params.kernel_size, params.stride, x.dim[0].extent, y.dim[0].extent,
+                             rows) ||
+        !std::all_of(buffers.begin(), buffers.end(),
+                     [](const halide_buffer_t *b) { return dense_rows(*b); })) {
+        return false;
+    }
+    for (halide_buffer_t *b : buffers) {
+        const int32_t length = int32_t(b->dim[0].extent * rows);
+        b->dim[0].extent = length;
+        b->dim[1] = halide_dimension_t(0, 1, length);
+        b->dim[2] = halide_dimension_t(0, 1, length);
+    }
+    return true;
+}
+
 int dtype_index(const halide_buffer_t &x) { return x.type.bits == 64 ? 1 : 0; }
+
+// A rank-3 view's rows (C and N) as one dimension of uniform stride, if
+// they are.
+std::optional<halide_dimension_t> rows_as_one(const halide_buffer_t &b) {
+    const halide_dimension_t &c = b.dim[1], &n = b.dim[2];
+    if (n.extent == 1) {
+        return c;
+    }
+    if (c.extent == 1) {
+        return n;
+    }
+    if (n.stride == int64_t(c.extent) * c.stride) {
+        return halide_dimension_t(0, c.extent * n.extent, c.stride);
+    }
+    return std::nullopt;
+}
+
+// The CPU calls variants::full_pieces cuts into pieces: `pieces` gets the
+// call of the full pieces (kPieceOutputs windows per row) and then the call
+// of the rest. `views` are x, y, then dy and dx for the backward; rows of
+// x and dx hold L elements, those of y and dy the windows. Returns whether
+// it cut them.
+template <size_t B>
+bool cut_into_pieces(const PoolParams &params, const std::array<Rank3, B> &views,
+                     std::array<std::array<Rank3, B>, 2> &pieces) {
+    constexpr bool backward = B == 4;
+    const halide_buffer_t &x = views[0].buffer, &y = views[1].buffer;
+    const int64_t K = params.kernel_size, S = params.stride, W = variants::kPieceOutputs;
+    const int64_t rows = int64_t(x.dim[1].extent) * x.dim[2].extent;
+    const int64_t count = variants::full_pieces(backward, K, S, y.dim[0].extent, rows);
+    if (count == 0) {
+        return false;
+    }
+    std::array<halide_dimension_t, B> row_dims;
+    for (size_t i = 0; i < B; i++) {
+        const auto r = rows_as_one(views[i].buffer);
+        // A piece's step is a dimension's stride: it must fit an int32.
+        const int64_t reach = W * S * int64_t(views[i].buffer.dim[0].stride);
+        if (!r || reach > INT32_MAX || reach < -int64_t(INT32_MAX)) {
+            return false;
+        }
+        row_dims[i] = *r;
+    }
+    for (size_t i = 0; i < B; i++) {
+        const halide_buffer_t &b = views[i].buffer;
+        const bool along_input = i == 0 || i == 3;
+        // Input elements per piece: up to its last window's end, or, for
+        // the backward's partition of the elements, up to the next piece.
+        const int64_t span = along_input ? (backward ? W * S : (W - 1) * S + K) : W;
+        const int64_t per_piece = along_input ? W * S : W;
+        const int64_t step = per_piece * b.dim[0].stride;
+        for (int part = 0; part < 2; part++) {
+            Rank3 &v = pieces[size_t(part)][i];
+            v = views[i];
+            v.buffer.dim = v.dims;
+            v.dims[2] = row_dims[i];
+            if (part == 0) {
+                v.dims[0].extent = int32_t(span);
+                v.dims[1] = halide_dimension_t(0, int32_t(count), int32_t(step));
+            } else {
+                v.buffer.host = b.host + count * step * b.type.bytes();
+                v.dims[0].extent = int32_t(b.dim[0].extent - count * per_piece);
+                v.dims[1] = halide_dimension_t(0, 1, int32_t(step));
+            }
+        }
+    }
+    return true;
+}
 
 // The kernel for a call: kernel_variants.h's rules pick a line of
 // schedules/kernels.def, the registry gives its kernel for this device.
@@ -162,8 +261,18 @@ void LPPool1d::forward_raw(const halide_buffer_t &x, const halide_buffer_t &y) c
     if (device_ == Device::cpu) {
         check_host_memory({{"x", &x}, {"y", &y}});
     }
-    Rank3 x3 = as_rank3(x), y3 = as_rank3(y);
-    launch_forward(x3.buffer, y3.buffer);
+    std::array<Rank3, 2> v = {as_rank3(x), as_rank3(y)};
+    std::array<std::array<Rank3, 2>, 2> pieces;
+    if (device_ == Device::cpu) {
+        fold_rows_into_one(params_, {&v[0].buffer, &v[1].buffer});
+        if (cut_into_pieces(params_, v, pieces)) {
+            for (auto &[x3, y3] : pieces) {
+                launch_forward(x3.buffer, y3.buffer);
+            }
+            return;
+        }
+    }
+    launch_forward(v[0].buffer, v[1].buffer);
 }
 
 void LPPool1d::backward_raw(const halide_buffer_t &x, const halide_buffer_t &y,
@@ -172,8 +281,18 @@ void LPPool1d::backward_raw(const halide_buffer_t &x, const halide_buffer_t &y,
     if (device_ == Device::cpu) {
         check_host_memory({{"x", &x}, {"y", &y}, {"grad_y", &grad_y}, {"grad_x", &grad_x}});
     }
-    Rank3 x3 = as_rank3(x), y3 = as_rank3(y), dy3 = as_rank3(grad_y), dx3 = as_rank3(grad_x);
-    launch_backward(x3.buffer, y3.buffer, dy3.buffer, dx3.buffer);
+    std::array<Rank3, 4> v = {as_rank3(x), as_rank3(y), as_rank3(grad_y), as_rank3(grad_x)};
+    std::array<std::array<Rank3, 4>, 2> pieces;
+    if (device_ == Device::cpu) {
+        fold_rows_into_one(params_, {&v[0].buffer, &v[1].buffer, &v[2].buffer, &v[3].buffer});
+        if (cut_into_pieces(params_, v, pieces)) {
+            for (auto &[x3, y3, dy3, dx3] : pieces) {
+                launch_backward(x3.buffer, y3.buffer, dy3.buffer, dx3.buffer);
+            }
+            return;
+        }
+    }
+    launch_backward(v[0].buffer, v[1].buffer, v[2].buffer, v[3].buffer);
 }
 
 namespace {
@@ -347,8 +466,9 @@ int run_cpu_forward(const PoolParams &params, halide_buffer_t &x3, halide_buffer
         pick_kernel(Device::cpu, Pass::forward, x3, is_channels_last({&x3, &y3}),
                     params.kernel_size, params.stride, params.norm_type);
     const int64_t length = x3.dim[0].extent;
-    return k.forward[dtype_index(x3)](&ctx, &x3, params.norm_type, clamp_to_length(params.kernel_size, length),
-                     clamp_to_length(params.stride, length), &y3);
+    return k.forward[dtype_index(x3)](&ctx, &x3, params.norm_type,
+                                      clamp_to_length(params.kernel_size, length),
+                                      clamp_to_length(params.stride, length), &y3);
 }
 
 }  // namespace detail

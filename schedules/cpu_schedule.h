@@ -480,14 +480,18 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
     // The strides are specialized on the stage whose loops are split into a
     // steady state and a tail, not on the window sum inside it: there the
     // steady state would end at the minimum over all strides' bounds, and the
-    // rest of a row would run the clamped tail's gathers.
-    for (Halide::Stage s : {plain_few, plain_many}) {
-        if (rows_layout) {
-            specialize_common_strides_and_powers(s, facts.window_stride, p,
-                                                 knobs.specialized_powers);
-        } else {
-            specialize_exact_powers(s, p);
-        }
+    // rest of a row would run the clamped tail's gathers. Only the branch for
+    // many rows has them: the runtime cuts long rows of few-row calls into
+    // pieces that run there (runtime/kernel_variants.h), so the few-rows
+    // branch serves short calls, and a copy of every version there would
+    // double the generation time.
+    if (rows_layout) {
+        specialize_common_strides_and_powers(plain_many, facts.window_stride, p,
+                                             knobs.specialized_powers);
+        specialize_powers(plain_few, p, knobs.specialized_powers);
+    } else {
+        specialize_exact_powers(plain_few, p);
+        specialize_exact_powers(plain_many, p);
     }
 
     schedule_rescue_scan(st, row_level, layout, p, many_rows, d, knobs, vec);

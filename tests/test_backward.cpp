@@ -15,28 +15,30 @@ using test::backward_tolerance;
 
 namespace {
 
-// The pool's gradient for overlapping windows equals, bit for bit, what the
-// rows backward gives called directly, and matches the reference.
+// The pool's gradient equals, bit for bit, what the rows backward gives
+// called directly on the whole call (the runtime may fold short rows into
+// one and cut long rows of few-row calls into pieces:
+// runtime/kernel_variants.h), and matches the reference. N x C rows.
 template <typename T>
-void check_overlapping_backward(std::mt19937 &rng) {
+void check_backward_against_rows_kernel(std::initializer_list<std::tuple<int, int, int, bool>> cases,
+                                        int64_t N, int64_t C, std::mt19937 &rng) {
     const lppool::detail::BackwardKernel rows =
         lppool::detail::registered_kernel(lppool::Device::cpu, lppool::detail::Pass::backward, "rows")
             .backward[sizeof(T) == 4 ? 0 : 1];
-    for (auto [K, S, L, ceil_mode] : {std::tuple<int, int, int, bool>{16, 1, 5000, false},
-                                      {5, 2, 777, true}, {63, 62, 4096, true}, {2, 1, 33, false}}) {
+    for (auto [K, S, L, ceil_mode] : cases) {
         for (double p : {1.0, 2.0, 2.5, 0.5}) {
-            INFO("K=" << K << " S=" << S << " L=" << L << " p=" << p);
+            INFO("K=" << K << " S=" << S << " L=" << L << " p=" << p << " rows " << N << "x" << C);
             lppool::LPPool1d pool(p, K, S, ceil_mode);
-            auto x = test::make_tensor<T>(Layout::NCL, 3, 2, 3, L);
+            auto x = test::make_tensor<T>(Layout::NCL, 3, N, C, L);
             test::fill_random(x, rng);
             auto y = pool.forward(x.buffer);
             const int out = y.dim(0).extent();
-            auto dy = test::make_tensor<T>(Layout::NCL, 3, 2, 3, out);
+            auto dy = test::make_tensor<T>(Layout::NCL, 3, N, C, out);
             test::fill_random(dy, rng);
-            auto y_tensor = test::make_tensor<T>(Layout::NCL, 3, 2, 3, out);
+            auto y_tensor = test::make_tensor<T>(Layout::NCL, 3, N, C, out);
             y_tensor.buffer.copy_from(y);
-            auto from_pool = test::make_tensor<T>(Layout::NCL, 3, 2, 3, L);
-            auto from_rows = test::make_tensor<T>(Layout::NCL, 3, 2, 3, L);
+            auto from_pool = test::make_tensor<T>(Layout::NCL, 3, N, C, L);
+            auto from_rows = test::make_tensor<T>(Layout::NCL, 3, N, C, L);
             pool.backward(x.buffer, y, dy.buffer, from_pool.buffer);
             REQUIRE(rows(nullptr, x.buffer.raw_buffer(), y_tensor.buffer.raw_buffer(),
                          dy.buffer.raw_buffer(), p, K, S, from_rows.buffer.raw_buffer()) == 0);
@@ -53,8 +55,29 @@ void check_overlapping_backward(std::mt19937 &rng) {
 TEST_CASE("backward: overlapping windows run the rows kernel, same bits as a direct call",
           "[backward]") {
     std::mt19937 rng(9);
-    check_overlapping_backward<float>(rng);
-    check_overlapping_backward<double>(rng);
+    const auto cases = {std::tuple<int, int, int, bool>{16, 1, 5000, false}, {5, 2, 777, true},
+                        {63, 62, 4096, true}, {2, 1, 33, false}};
+    check_backward_against_rows_kernel<float>(cases, 2, 3, rng);
+    check_backward_against_rows_kernel<double>(cases, 2, 3, rng);
+}
+
+TEST_CASE("backward: short rows folded into one and long rows cut into pieces, same bits",
+          "[backward]") {
+    std::mt19937 rng(19);
+    // Short rows whose windows tile them (folded), gaps between windows,
+    // and long rows of few-row calls (cut into pieces of 2048 windows, the
+    // last one partial in ceil mode); overlapping long rows are not cut.
+    const auto short_rows = {std::tuple<int, int, int, bool>{4, 4, 256, false}, {3, 5, 100, false},
+                             {2, 2, 2, false}};
+    const auto long_rows = {std::tuple<int, int, int, bool>{4, 4, 65536 + 12, true},
+                            {3, 5, 5 * 20000 + 2, true}, {8, 8, 8 * 40000, false},
+                            {16, 1, 40000, false}};
+    for (int64_t C : {1, 3}) {
+        check_backward_against_rows_kernel<float>(short_rows, 4, 8 * C, rng);
+        check_backward_against_rows_kernel<double>(short_rows, 4, 8 * C, rng);
+        check_backward_against_rows_kernel<float>(long_rows, 1, C, rng);
+        check_backward_against_rows_kernel<double>(long_rows, 1, C, rng);
+    }
 }
 
 

@@ -227,10 +227,13 @@ const std::initializer_list<VariantCase> kOverlappingCases = {
 // Short rows: fewer than 256 outputs, windows neither wide nor overlapping.
 const std::initializer_list<VariantCase> kShortRowCases = {
     {4, 4, 256, false}, {3, 5, 101, true}, {1, 1, 1, false}, {8, 8, 2040, false}, {63, 63, 2000, true}};
-// Long signals: the helper's 2 x 3 rows (fewer than min_parallel_rows, so
-// tasks along L), windows neither wide nor overlapping.
+// Long signals: the helper's 2 x 3 rows (fewer than min_parallel_rows:
+// tasks along L, or, with more than 8 * 2048 windows in all, cut into pieces
+// of 2048 windows by the runtime, here with a partial last window, gaps,
+// and overlapping pieces of input).
 const std::initializer_list<VariantCase> kLongSignalCases = {
-    {4, 4, 1024, false}, {8, 8, 65539, true}, {3, 5, 4001, true}, {1, 1, 300, false}, {63, 63, 20000, true}};
+    {4, 4, 1024, false}, {8, 8, 65539, true}, {3, 5, 4001, true}, {1, 1, 300, false},
+    {63, 63, 20000, true}, {16, 1, 40000, false}, {3, 5, 5 * 20000 + 2, true}};
 
 // General powers: 8 rows (parallel over rows), windows neither wide nor
 // overlapping, every common stride (1, 2, 4, 8) and one other.

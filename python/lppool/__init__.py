@@ -9,6 +9,8 @@ windows that overflow or underflow in the plain formula are rescued.
 Tensors (CPU, or CUDA when built with CUDA) and NumPy arrays cross with
 DLPack, without copies, in any strides.
 """
+import functools
+
 import torch
 from torch.utils import dlpack as _dlpack
 
@@ -19,9 +21,15 @@ __all__ = ["lp_pool1d", "LPPool1d", "set_num_threads"]
 set_num_threads = _lppool.set_num_threads
 
 
+@functools.lru_cache(maxsize=256)
+def _cached_pool(norm_type, kernel_size, stride, ceil_mode):
+    return _lppool.Pool(norm_type, kernel_size, stride, ceil_mode)
+
+
 def _make_pool(norm_type, kernel_size, stride, ceil_mode):
-    """The C++ pool; invalid parameters raise ValueError here."""
-    return _lppool.Pool(float(norm_type), int(kernel_size),
+    """The C++ pool, one per parameter set (lp_pool1d is called with the same
+    few in a loop); invalid parameters raise ValueError here."""
+    return _cached_pool(float(norm_type), int(kernel_size),
                         None if stride is None else int(stride), bool(ceil_mode))
 
 
@@ -35,18 +43,27 @@ def _capsule(t):
 def _empty_like_layout(x, shape):
     """An empty tensor of `shape` (x's shape but for L) in x's memory order,
     so channels-last stays channels-last."""
+    if x.is_contiguous():
+        return torch.empty(shape, dtype=x.dtype, device=x.device)
     order = sorted(range(x.dim()), key=lambda d: x.stride(d), reverse=True)
     permuted = torch.empty([shape[d] for d in order], dtype=x.dtype, device=x.device)
     inverse = [order.index(d) for d in range(x.dim())]
     return permuted.permute(inverse)
 
 
+def _forward(x, pool):
+    # The C++ validation checks x (dtype, rank, length) before y exists. One
+    # capsule of x serves both calls: the binding does not consume capsules.
+    x_capsule = _capsule(x)
+    y = _empty_like_layout(x, pool.output_shape(x_capsule))
+    pool.forward(x_capsule, _capsule(y))
+    return y
+
+
 class _LPPool1dFunction(torch.autograd.Function):
     @staticmethod
     def forward(ctx, x, pool):
-        # The C++ validation checks x (dtype, rank, length) before y exists.
-        y = _empty_like_layout(x, pool.output_shape(_capsule(x)))
-        pool.forward(_capsule(x), _capsule(y))
+        y = _forward(x, pool)
         ctx.save_for_backward(x, y)
         ctx.pool = pool
         return y
@@ -72,7 +89,14 @@ def lp_pool1d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
     pool = _make_pool(norm_type, kernel_size, stride, ceil_mode)
     if not isinstance(x, torch.Tensor):
         return _numpy_lp_pool1d(x, pool)
-    return _LPPool1dFunction.apply(x, pool)
+    return _apply(x, pool)
+
+
+def _apply(x, pool):
+    # Without a gradient to track, autograd's Function machinery is skipped.
+    if x.requires_grad and torch.is_grad_enabled():
+        return _LPPool1dFunction.apply(x, pool)
+    return _forward(x, pool)
 
 
 class LPPool1d(torch.nn.Module):
@@ -92,4 +116,4 @@ class LPPool1d(torch.nn.Module):
         return self._pool.extra_repr()
 
     def forward(self, x):
-        return _LPPool1dFunction.apply(x, self._pool)
+        return _apply(x, self._pool)

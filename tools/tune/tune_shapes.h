@@ -65,6 +65,28 @@ struct TuneShape {
     }
 };
 
+// The shape as the runtime hands it to the kernel: short dense rows whose
+// windows tile them run as one long row (variants::fold_rows), and long rows
+// of few-row calls as pieces (variants::full_pieces; the call of the rest is
+// left out). The label keeps the shape as given.
+inline TuneShape as_the_runtime_runs(TuneShape s) {
+    if (s.channels_last) {
+        return s;
+    }
+    if (lppool::variants::fold_rows(s.K, s.S, s.L, s.out_length(), s.N * s.C)) {
+        s.L *= s.N * s.C;
+        s.N = s.C = 1;
+    }
+    const int64_t pieces =
+        lppool::variants::full_pieces(s.backward, s.K, s.S, s.out_length(), s.N * s.C);
+    if (pieces > 0) {
+        const int64_t W = lppool::variants::kPieceOutputs;
+        s.C *= pieces;
+        s.L = s.backward ? W * s.S : (W - 1) * s.S + s.K;
+    }
+    return s;
+}
+
 // "N,C,L,K,S,p,dtype,layout,pass", e.g. 32,64,16384,4,4,2,f32,rows,forward.
 inline TuneShape parse_shape(const std::string &spec) {
     std::vector<std::string> f;
@@ -113,7 +135,7 @@ inline TuneShape parse_shape(const std::string &spec) {
     if (s.N * s.C * s.L > (int64_t(1) << 31)) {
         throw std::invalid_argument(usage + ": more than 2^31 elements is more than a tuning run needs");
     }
-    return s;
+    return as_the_runtime_runs(s);
 }
 
 inline std::vector<TuneShape> benchmark_shapes() {
@@ -123,7 +145,7 @@ inline std::vector<TuneShape> benchmark_shapes() {
         s.N = c.N, s.C = c.C, s.L = c.L, s.K = c.K, s.S = c.S, s.p = c.p;
         s.f64 = c.f64, s.channels_last = c.channels_last, s.backward = c.backward;
         s.label = "(" + c.id + ") " + s.spec();
-        shapes.push_back(s);
+        shapes.push_back(as_the_runtime_runs(s));
     }
     return shapes;
 }
