@@ -37,7 +37,7 @@ stage "build the tuned kernels (build-bench-tuned)" build build-bench-tuned "$tu
 out=$(mktemp -d)
 run() {  # build name round
   # Google Benchmark's names go on after the thread count (/iterations:1/...).
-  HL_NUM_THREADS=2 "$1/bench/lppool_bench" --benchmark_filter="^ours/($cases)/threads:2/" \
+  OMP_WAIT_POLICY=passive HL_NUM_THREADS=2 "$1/bench/lppool_bench" --benchmark_filter="^ours/($cases)/threads:2/" \
     --benchmark_out="$out/$2_$3.json" --benchmark_out_format=json > /dev/null
   if [ ! -s "$out/$2_$3.json" ]; then
     echo "no case of lppool_bench matched '$cases'" >&2

@@ -1,8 +1,9 @@
-// LPPool1d benchmarks (Google Benchmark): our kernels, the plain C++ loop,
-// Halide's autoschedulers on the same algorithm, and the roofline probes
-// (read-only reduction, copy) over buffers of each case's input size, at 1
-// and 2 threads (one process each, see bench/run.sh). bench/report.py joins
-// this with PyTorch's timings.
+// LPPool1d benchmarks (Google Benchmark): our kernels, the hand-written
+// OpenMP loops (plain_loops.h) and the copy of each case's bytes, Halide's
+// autoschedulers on the same algorithm, and the roofline probes (read-only
+// reduction, copy) over a buffer larger than the last-level cache, at 1 and
+// 2 threads (one process each, see bench/run.sh). bench/report.py joins this
+// with PyTorch's timings.
 //
 // Each benchmark is one kernel call per iteration, 10 repetitions, with a
 // warm-up call first; the JSON carries min and median of the repetitions and
@@ -23,6 +24,7 @@
 #include "lppool1d.h"
 #include "lppool_bench_copy.h"
 #include "lppool_bench_read_sum.h"
+#include "plain_loops.h"
 #ifdef LPPOOL_BENCH_HAS_Adams2019
 #include "lppool1d_backward_f32_adams2019.h"
 #include "lppool1d_forward_f32_adams2019.h"
@@ -94,25 +96,77 @@ void bench_ours(benchmark::State &state, Case c, int threads) {
     }
 }
 
-// The obvious implementation a user writes: loops over n, c, j, k with
-// std::pow, any strides, single-threaded.
 template <typename T>
-void plain_forward(const Buffer<T> &x, Buffer<T> &y, double p, int64_t K, int64_t S) {
-    const T pt = T(p), inv = T(1 / p);
-    for (int n = 0; n < y.dim(2).extent(); n++)
-        for (int ch = 0; ch < y.dim(1).extent(); ch++)
-            for (int j = 0; j < y.dim(0).extent(); j++) {
-                T sum = 0;
-                for (int64_t k = 0; k < K; k++) sum += std::pow(std::abs(x(int(j * S + k), ch, n)), pt);
-                y(j, ch, n) = std::pow(sum, inv);
-            }
+plain_loops::View<T> view_of(const Buffer<T> &b) {
+    return {const_cast<T *>(b.data()),
+            {b.dim(0).extent(), b.dim(1).extent(), b.dim(2).extent()},
+            {b.dim(0).stride(), b.dim(1).stride(), b.dim(2).stride()}};
 }
 
 template <typename T>
-void bench_plain(benchmark::State &state, Case c) {
+plain_loops::View<const T> cview_of(const Buffer<T> &b) {
+    auto v = view_of(b);
+    return {v.data, {v.extent[0], v.extent[1], v.extent[2]}, {v.stride[0], v.stride[1], v.stride[2]}};
+}
+
+// The plain loop's result must be ours to float rounding (it has no
+// overflow rescue; the cases' data never needs one), or its time means
+// nothing.
+template <typename T>
+bool agrees(const Buffer<T> &plain, const Buffer<T> &ours) {
+    bool ok = true;
+    ours.for_each_element([&](const int *pos) {
+        const double a = plain(pos), b = ours(pos);
+        ok = ok && std::abs(a - b) <= 1e-4 * std::max(1.0, std::abs(b));
+    });
+    return ok;
+}
+
+// The loop a performance-minded user writes (plain_loops.h), at the same
+// thread count.
+template <typename T>
+void bench_plain(benchmark::State &state, Case c, int threads) {
     auto &d = data_for<T>(c);
-    Buffer<T> y = make_buffer<T>(c, output_length(c));
-    run_timed(state, c, 1, [&] { plain_forward(d.x, y, c.p, c.K, c.S); });
+    if (c.backward) {
+        Buffer<T> dx = make_buffer<T>(c, c.L);
+        auto call = [&] {
+            plain_loops::backward(cview_of(d.x), cview_of(d.y), cview_of(d.dy), view_of(dx), c.p,
+                                  c.K, c.S, threads);
+        };
+        call();
+        lppool::LPPool1d(c.p, c.K, c.S).backward(d.x, d.y, d.dy, d.dx);
+        if (!agrees(dx, d.dx)) {
+            state.SkipWithError("the plain backward disagrees with ours");
+            return;
+        }
+        run_timed(state, c, threads, call);
+    } else {
+        Buffer<T> y = make_buffer<T>(c, output_length(c));
+        auto call = [&] { plain_loops::forward(cview_of(d.x), view_of(y), c.p, c.K, c.S, threads); };
+        call();
+        if (!agrees(y, d.y)) {
+            state.SkipWithError("the plain forward disagrees with ours");
+            return;
+        }
+        run_timed(state, c, threads, call);
+    }
+}
+
+// The case's bytes moved by a plain copy without its arithmetic
+// (plain_loops::deinterleave / scatter): the practical floor.
+template <typename T>
+void bench_floor(benchmark::State &state, Case c, int threads) {
+    auto &d = data_for<T>(c);
+    if (c.backward) {
+        Buffer<T> dx = make_buffer<T>(c, c.L);
+        run_timed(state, c, threads, [&] {
+            plain_loops::scatter(cview_of(d.x), cview_of(d.dy), view_of(dx), c.S, threads);
+        });
+    } else {
+        Buffer<T> y = make_buffer<T>(c, output_length(c));
+        run_timed(state, c, threads,
+                  [&] { plain_loops::deinterleave(cview_of(d.x), view_of(y), c.S, threads); });
+    }
 }
 
 #ifdef LPPOOL_BENCH_HAS_Adams2019
@@ -132,32 +186,32 @@ void bench_adams2019(benchmark::State &state, Case c, int threads) {
 }
 #endif
 
-// Roofline probes over a buffer of the case's input size, in rows of 16384
-// floats.
-Buffer<float> &probe_buffer(int64_t bytes) {
-    static std::map<int64_t, Buffer<float>> cache;
-    auto &b = cache[bytes];
+// Roofline probes: one buffer of kProbeBytes (8x this machine's 32 MiB last
+// level cache, so no pass is served from it), in rows of 16384 floats. The
+// probes run beside every case; bench/report.py takes the best of them per
+// thread count, which is stable where one probe per case was not.
+constexpr int64_t kProbeBytes = int64_t(256) << 20;
+
+Buffer<float> &probe_buffer() {
+    static Buffer<float> b;
     if (!b.data()) {
         const int row = 16384;
-        const int rows = int(std::max<int64_t>(1, bytes / 4 / row));
-        b = Buffer<float>(row, rows);
+        b = Buffer<float>(row, int(kProbeBytes / 4 / row));
         b.fill(1.0f);
     }
     return b;
 }
 
 void bench_read(benchmark::State &state, Case c, int threads) {
-    const int64_t in_bytes = c.N * c.C * c.L * (c.f64 ? 8 : 4) * (c.backward ? 2 : 1);
-    Buffer<float> &in = probe_buffer(in_bytes);
+    Buffer<float> &in = probe_buffer();
     Buffer<float> partial(64, in.dim(1).extent());
     run_timed(state, c, threads, [&] { lppool_bench_read_sum(nullptr, in.raw_buffer(), partial.raw_buffer()); });
     state.counters["probe_bytes"] = double(in.size_in_bytes());
 }
 
 void bench_copy(benchmark::State &state, Case c, int threads) {
-    const int64_t in_bytes = c.N * c.C * c.L * (c.f64 ? 8 : 4);
-    Buffer<float> &in = probe_buffer(in_bytes);
-    Buffer<float> out(in.dim(0).extent(), in.dim(1).extent());
+    Buffer<float> &in = probe_buffer();
+    static Buffer<float> out(in.dim(0).extent(), in.dim(1).extent());
     run_timed(state, c, threads, [&] { lppool_bench_copy(nullptr, in.raw_buffer(), out.raw_buffer()); });
     state.counters["probe_bytes"] = double(2 * in.size_in_bytes());
 }
@@ -190,8 +244,13 @@ void register_all() {
                 configure(benchmark::RegisterBenchmark(("ours/" + c.id + t).c_str(), bench_ours<float>, c, threads));
             }
             configure(benchmark::RegisterBenchmark(("roofline_read/" + c.id + t).c_str(), bench_read, c, threads));
-            if (!c.backward) {
-                configure(benchmark::RegisterBenchmark(("copy/" + c.id + t).c_str(), bench_copy, c, threads));
+            configure(benchmark::RegisterBenchmark(("copy/" + c.id + t).c_str(), bench_copy, c, threads));
+            if (c.f64) {
+                configure(benchmark::RegisterBenchmark(("plain/" + c.id + t).c_str(), bench_plain<double>, c, threads));
+                configure(benchmark::RegisterBenchmark(("floor/" + c.id + t).c_str(), bench_floor<double>, c, threads));
+            } else {
+                configure(benchmark::RegisterBenchmark(("plain/" + c.id + t).c_str(), bench_plain<float>, c, threads));
+                configure(benchmark::RegisterBenchmark(("floor/" + c.id + t).c_str(), bench_floor<float>, c, threads));
             }
 #ifdef LPPOOL_BENCH_HAS_Adams2019
             // Its schedule is fitted to the generator's estimates (N=32,
@@ -201,13 +260,6 @@ void register_all() {
                 configure(benchmark::RegisterBenchmark(("adams2019/" + c.id + t).c_str(), bench_adams2019, c, threads));
             }
 #endif
-        }
-        if (!c.backward) {
-            if (c.f64) {
-                configure(benchmark::RegisterBenchmark(("plain/" + c.id + "/threads:1").c_str(), bench_plain<double>, c));
-            } else {
-                configure(benchmark::RegisterBenchmark(("plain/" + c.id + "/threads:1").c_str(), bench_plain<float>, c));
-            }
         }
     }
     benchmark::RegisterBenchmark("validation/j", bench_validation)->Repetitions(10)->ComputeStatistics("min", min_of)

@@ -34,6 +34,8 @@ CASES = {
     "i": dict(N=32, C=64, L=16384, K=4, S=4, p=2.0, dtype=torch.float64),
     "j": dict(N=1, C=8, L=256, K=4, S=4, p=2.0),
     "k": dict(N=32, C=64, L=16384, K=4, S=4, p=2.0, channels_last=True),
+    "nn": dict(N=32, C=64, L=256, K=4, S=4, p=2.0),
+    "tiny": dict(N=1, C=1, L=8, K=2, S=2, p=2.0),
 }
 REPS = 10
 

@@ -32,6 +32,8 @@ inline const std::vector<Case> &cases() {
         {"i", 32, 64, 16384, 4, 4, 2.0, true},
         {"j", 1, 8, 256, 4, 4, 2.0},
         {"k", 32, 64, 16384, 4, 4, 2.0, false, true},
+        {"nn", 32, 64, 256, 4, 4, 2.0},  // a network's activations
+        {"tiny", 1, 1, 8, 2, 2, 2.0},    // per-call overhead
     };
     return all;
 }
