@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 
 namespace plain_loops {
 namespace {
@@ -54,8 +55,11 @@ inline T root(T s, T inv_p) {
     }
 }
 
-template <Power P, typename T>
-void forward_as(View<const T> x, View<T> y, T p, int64_t K, int64_t S) {
+// KC: K as a compile-time constant (0: the run-time K), as a user who knows
+// their window writes it.
+template <Power P, int KC, typename T>
+void forward_as(View<const T> x, View<T> y, T p, int64_t run_time_K, int64_t S) {
+    const int64_t K = KC > 0 ? KC : run_time_K;
     const T inv_p = T(1) / p;
     const int64_t out = y.extent[0], C = y.extent[1], N = y.extent[2];
     if (channels_last(x) && channels_last(y)) {
@@ -119,9 +123,10 @@ inline T window_scale(T y, T dy) {
     }
 }
 
-template <Power P, typename T>
-void backward_as(View<const T> x, View<const T> y, View<const T> dy, View<T> dx, T p, int64_t K,
-                 int64_t S) {
+template <Power P, int KC, typename T>
+void backward_as(View<const T> x, View<const T> y, View<const T> dy, View<T> dx, T p,
+                 int64_t run_time_K, int64_t S) {
+    const int64_t K = KC > 0 ? KC : run_time_K;
     const int64_t L = dx.extent[0], out = y.extent[0], C = dx.extent[1], N = dx.extent[2];
     if (channels_last(x) && channels_last(dx)) {
 #pragma omp parallel for
@@ -177,27 +182,49 @@ void backward_as(View<const T> x, View<const T> y, View<const T> dy, View<T> dx,
     }
 }
 
+// The common window sizes with K fixed at compile time, the rest at run time.
+template <Power P, typename F>
+void with_window(int64_t K, F &&run) {
+    switch (K) {
+    case 2: return run(std::integral_constant<int, 2>{});
+    case 3: return run(std::integral_constant<int, 3>{});
+    case 4: return run(std::integral_constant<int, 4>{});
+    case 8: return run(std::integral_constant<int, 8>{});
+    case 16: return run(std::integral_constant<int, 16>{});
+    default: return run(std::integral_constant<int, 0>{});
+    }
+}
+
+template <typename F>
+void with_power(double p, F &&run) {
+    switch (power_of(p)) {
+    case Power::one: return run(std::integral_constant<Power, Power::one>{});
+    case Power::two: return run(std::integral_constant<Power, Power::two>{});
+    case Power::general: return run(std::integral_constant<Power, Power::general>{});
+    }
+}
+
 }  // namespace
 
 template <typename T>
 void forward(View<const T> x, View<T> y, double p, int64_t K, int64_t S, int threads) {
     omp_set_num_threads(threads);
-    switch (power_of(p)) {
-    case Power::one: return forward_as<Power::one>(x, y, T(p), K, S);
-    case Power::two: return forward_as<Power::two>(x, y, T(p), K, S);
-    case Power::general: return forward_as<Power::general>(x, y, T(p), K, S);
-    }
+    with_power(p, [&](auto power) {
+        with_window<power.value>(K, [&](auto window) {
+            forward_as<power.value, window.value>(x, y, T(p), K, S);
+        });
+    });
 }
 
 template <typename T>
 void backward(View<const T> x, View<const T> y, View<const T> dy, View<T> dx, double p, int64_t K,
               int64_t S, int threads) {
     omp_set_num_threads(threads);
-    switch (power_of(p)) {
-    case Power::one: return backward_as<Power::one>(x, y, dy, dx, T(p), K, S);
-    case Power::two: return backward_as<Power::two>(x, y, dy, dx, T(p), K, S);
-    case Power::general: return backward_as<Power::general>(x, y, dy, dx, T(p), K, S);
-    }
+    with_power(p, [&](auto power) {
+        with_window<power.value>(K, [&](auto window) {
+            backward_as<power.value, window.value>(x, y, dy, dx, T(p), K, S);
+        });
+    });
 }
 
 template <typename T>
