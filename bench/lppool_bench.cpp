@@ -254,9 +254,10 @@ void register_all() {
             }
 #ifdef LPPOOL_BENCH_HAS_Adams2019
             // Its schedule is fitted to the generator's estimates (N=32,
-            // C=64): on case (f) it reads input channel -3 and Halide stops
-            // the process, so it runs only on shapes with those N and C.
-            if (!c.f64 && !c.channels_last && c.N == 32 && c.C == 64) {
+            // C=64, L=16384): on case (f) it reads input channel -3, on (nn)
+            // element -256, and Halide stops the process, so it runs only on
+            // shapes of that size.
+            if (!c.f64 && !c.channels_last && c.N == 32 && c.C == 64 && c.L == 16384) {
                 configure(benchmark::RegisterBenchmark(("adams2019/" + c.id + t).c_str(), bench_adams2019, c, threads));
             }
 #endif
