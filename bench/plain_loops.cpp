@@ -227,32 +227,11 @@ void backward(View<const T> x, View<const T> y, View<const T> dy, View<T> dx, do
     });
 }
 
+// The forward's loops with one element per window and nothing but |x| on it.
 template <typename T>
 void deinterleave(View<const T> x, View<T> y, int64_t S, int threads) {
     omp_set_num_threads(threads);
-    const int64_t out = y.extent[0], C = y.extent[1], N = y.extent[2];
-    if (channels_last(x) && channels_last(y)) {
-#pragma omp parallel for collapse(2)
-        for (int64_t n = 0; n < N; n++) {
-            for (int64_t j = 0; j < out; j++) {
-                const T *in = &at(x, j * S, 0, n);
-                T *o = &at(y, j, 0, n);
-#pragma omp simd
-                for (int64_t c = 0; c < C; c++) o[c] = in[c];
-            }
-        }
-        return;
-    }
-#pragma omp parallel for collapse(2)
-    for (int64_t n = 0; n < N; n++) {
-        for (int64_t c = 0; c < C; c++) {
-            const T *in = &at(x, 0, c, n);
-            T *o = &at(y, 0, c, n);
-            const int64_t xs = x.stride[0] * S, ys = y.stride[0];
-#pragma omp simd
-            for (int64_t j = 0; j < out; j++) o[j * ys] = in[j * xs];
-        }
-    }
+    forward_as<Power::one, 1>(x, y, T(1), 1, S);
 }
 
 template <typename T>

@@ -27,8 +27,8 @@ template <typename T>
 void backward(View<const T> x, View<const T> y, View<const T> dy, View<T> dx, double p, int64_t K,
               int64_t S, int threads);
 
-// Forward's bytes without its arithmetic: y[j] = x[j * S] (every element of
-// x is still read, by the cache line).
+// Forward's bytes without its arithmetic: y[j] = |x[j * S]| (every element
+// of x is still read, by the cache line).
 template <typename T>
 void deinterleave(View<const T> x, View<T> y, int64_t S, int threads);
 
