@@ -142,7 +142,7 @@ def main(bench_json, torch_json, out_dir, commit):
                  "-march=native, p = 1 and 2 written out, std::pow otherwise; no overflow rescue). "
                  "`/copy`: our time over a copy of the same bytes at the copy probe's bandwidth; "
                  "`/floor`: our time over a hand-written copy of this case's own bytes without the "
-                 "arithmetic (forward y[j] = x[jS], backward dx[i] = x[i] dy[i/S]). For (h) the "
+                 "arithmetic (forward y[j] = |x[jS]|, backward dx[i] = x[i] dy[i/S]). For (h) the "
                  "PyTorch column is forward+backward.\n")
     lines.append("| case | what | thr | ours min | ours med | GB/s | % roof | /copy | floor | /floor "
                  "| PyTorch | ×PyTorch | plain C++ | ×plain | Adams2019 | ×Adams |")
