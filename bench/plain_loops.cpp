@@ -234,9 +234,9 @@ void deinterleave(View<const T> x, View<T> y, int64_t S, int threads) {
     forward_as<Power::one, 1>(x, y, T(1), 1, S);
 }
 
-template <typename T>
-void scatter(View<const T> x, View<const T> dy, View<T> dx, int64_t S, int threads) {
-    omp_set_num_threads(threads);
+template <int SC, typename T>
+void scatter_as(View<const T> x, View<const T> dy, View<T> dx, int64_t run_time_S) {
+    const int64_t S = SC > 0 ? SC : run_time_S;
     const int64_t L = dx.extent[0], out = dy.extent[0], C = dx.extent[1], N = dx.extent[2];
 #pragma omp parallel for collapse(2)
     for (int64_t n = 0; n < N; n++) {
@@ -244,13 +244,24 @@ void scatter(View<const T> x, View<const T> dy, View<T> dx, int64_t S, int threa
             const T *in = &at(x, 0, c, n), *g = &at(dy, 0, c, n);
             T *o = &at(dx, 0, c, n);
             const int64_t xs = x.stride[0], gs = dy.stride[0], os = dx.stride[0];
+            const int64_t whole = std::min(out, L / S);
 #pragma omp simd
-            for (int64_t i = 0; i < L; i++) {
-                const int64_t j = std::min(i / S, out - 1);
-                o[i * os] = in[i * xs] * g[j * gs];
+            for (int64_t j = 0; j < whole; j++) {
+                for (int64_t k = 0; k < S; k++) {
+                    o[(j * S + k) * os] = in[(j * S + k) * xs] * g[j * gs];
+                }
+            }
+            for (int64_t i = whole * S; i < L; i++) {
+                o[i * os] = in[i * xs] * g[(out - 1) * gs];
             }
         }
     }
+}
+
+template <typename T>
+void scatter(View<const T> x, View<const T> dy, View<T> dx, int64_t S, int threads) {
+    omp_set_num_threads(threads);
+    with_window<Power::one>(S, [&](auto stride) { scatter_as<stride.value>(x, dy, dx, S); });
 }
 
 #define PLAIN_LOOPS_INSTANTIATE(T)                                                                 \

@@ -32,7 +32,7 @@ void backward(View<const T> x, View<const T> y, View<const T> dy, View<T> dx, do
 template <typename T>
 void deinterleave(View<const T> x, View<T> y, int64_t S, int threads);
 
-// Backward's: dx[i] = x[i] * dy[i / S].
+// Backward's: dx[i] = x[i] * dy[i / S] (the last window's dy past it).
 template <typename T>
 void scatter(View<const T> x, View<const T> dy, View<T> dx, int64_t S, int threads);
 
