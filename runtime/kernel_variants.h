@@ -36,9 +36,9 @@ inline bool fits_gpu_staging(int64_t tile_outputs, int64_t kernel_size, int64_t 
 // out * S == L: no window is partial, none straddles two rows) are run as
 // one row of N * C * L, when they are shorter than kMaxFoldedRowOutputs:
 // each row's stages (values, rescue flags, copy) cost a fixed time that
-// short rows, such as a network's (32, 64, 256), pay many times over, and
-// one long row runs in tasks along L. Same bits: a window's sum does not
-// depend on where it falls.
+// short rows, such as a network's (32, 64, 256), pay many times over; the
+// one long row is then cut into pieces (below). Same bits: a window's sum
+// does not depend on where it falls.
 inline constexpr int64_t kMaxFoldedRowOutputs = 1024;
 
 inline bool fold_rows(int64_t kernel_size, int64_t stride, int64_t length, int64_t out_length,
