@@ -76,24 +76,24 @@ bool dense_rows(const halide_buffer_t &b) {
            (d[2].extent == 1 || d[2].stride == int64_t(d[0].extent) * d[1].extent);
 }
 
-// The CPU calls variants::fold_rows runs as one long row. `buffers` are x,
+// The CPU calls variants::fold_rows runs as one long row. `views` are x,
 // y, then any others (each with rows of L or of y's length). Returns whether
 // it folded them.
-bool fold_rows_into_one(const PoolParams &params,
-                        std::initializer_list<halide_buffer_t *> buffers) {
-    const halide_buffer_t &x = **buffers.begin(), &y = **(buffers.begin() + 1);
+template <size_t B>
+bool fold_rows_into_one(const PoolParams &params, std::array<Rank3, B> &views) {
+    const halide_buffer_t &x = views[0].buffer, &y = views[1].buffer;
     const int64_t rows = int64_t(x.dim[1].extent) * x.dim[2].extent;
     if (!variants::fold_rows(params.kernel_size, params.stride, x.dim[0].extent, y.dim[0].extent,
                              rows) ||
-        !std::all_of(buffers.begin(), buffers.end(),
-                     [](const halide_buffer_t *b) { return dense_rows(*b); })) {
+        !std::all_of(views.begin(), views.end(),
+                     [](const Rank3 &v) { return dense_rows(v.buffer); })) {
         return false;
     }
-    for (halide_buffer_t *b : buffers) {
-        const int32_t length = int32_t(b->dim[0].extent * rows);
-        b->dim[0].extent = length;
-        b->dim[1] = halide_dimension_t(0, 1, length);
-        b->dim[2] = halide_dimension_t(0, 1, length);
+    for (Rank3 &v : views) {
+        const int32_t length = int32_t(v.dims[0].extent * rows);
+        v.dims[0].extent = length;
+        v.dims[1] = halide_dimension_t(0, 1, length);
+        v.dims[2] = halide_dimension_t(0, 1, length);
     }
     return true;
 }
@@ -166,6 +166,24 @@ bool cut_into_pieces(const PoolParams &params, const std::array<Rank3, B> &views
         }
     }
     return true;
+}
+
+// Runs `launch(views)` for the call, or once per part where the CPU runtime
+// reshapes it (fold_rows_into_one, cut_into_pieces).
+template <size_t B, typename Launch>
+void launch_reshaped(const PoolParams &params, Device device, std::array<Rank3, B> views,
+                     const Launch &launch) {
+    if (device == Device::cpu) {
+        fold_rows_into_one(params, views);
+        std::array<std::array<Rank3, B>, 2> pieces;
+        if (cut_into_pieces(params, views, pieces)) {
+            for (std::array<Rank3, B> &part : pieces) {
+                launch(part);
+            }
+            return;
+        }
+    }
+    launch(views);
 }
 
 // The kernel for a call: kernel_variants.h's rules pick a line of
@@ -261,18 +279,8 @@ void LPPool1d::forward_raw(const halide_buffer_t &x, const halide_buffer_t &y) c
     if (device_ == Device::cpu) {
         check_host_memory({{"x", &x}, {"y", &y}});
     }
-    std::array<Rank3, 2> v = {as_rank3(x), as_rank3(y)};
-    std::array<std::array<Rank3, 2>, 2> pieces;
-    if (device_ == Device::cpu) {
-        fold_rows_into_one(params_, {&v[0].buffer, &v[1].buffer});
-        if (cut_into_pieces(params_, v, pieces)) {
-            for (auto &[x3, y3] : pieces) {
-                launch_forward(x3.buffer, y3.buffer);
-            }
-            return;
-        }
-    }
-    launch_forward(v[0].buffer, v[1].buffer);
+    launch_reshaped(params_, device_, std::array<Rank3, 2>{as_rank3(x), as_rank3(y)},
+                    [&](std::array<Rank3, 2> &v) { launch_forward(v[0].buffer, v[1].buffer); });
 }
 
 void LPPool1d::backward_raw(const halide_buffer_t &x, const halide_buffer_t &y,
@@ -281,18 +289,12 @@ void LPPool1d::backward_raw(const halide_buffer_t &x, const halide_buffer_t &y,
     if (device_ == Device::cpu) {
         check_host_memory({{"x", &x}, {"y", &y}, {"grad_y", &grad_y}, {"grad_x", &grad_x}});
     }
-    std::array<Rank3, 4> v = {as_rank3(x), as_rank3(y), as_rank3(grad_y), as_rank3(grad_x)};
-    std::array<std::array<Rank3, 4>, 2> pieces;
-    if (device_ == Device::cpu) {
-        fold_rows_into_one(params_, {&v[0].buffer, &v[1].buffer, &v[2].buffer, &v[3].buffer});
-        if (cut_into_pieces(params_, v, pieces)) {
-            for (auto &[x3, y3, dy3, dx3] : pieces) {
-                launch_backward(x3.buffer, y3.buffer, dy3.buffer, dx3.buffer);
-            }
-            return;
-        }
-    }
-    launch_backward(v[0].buffer, v[1].buffer, v[2].buffer, v[3].buffer);
+    launch_reshaped(params_, device_,
+                    std::array<Rank3, 4>{as_rank3(x), as_rank3(y), as_rank3(grad_y),
+                                         as_rank3(grad_x)},
+                    [&](std::array<Rank3, 4> &v) {
+                        launch_backward(v[0].buffer, v[1].buffer, v[2].buffer, v[3].buffer);
+                    });
 }
 
 namespace {
