@@ -105,7 +105,7 @@ ForwardStages build_forward(InputBuffer &input, PowerParam &p, IntParam &kernel_
         return stages;
     }
     RunTimeFacts facts{dense_along_length(input, out), independent_rows(config.layout, out),
-                       stride};
+                       stride, kernel_size};
     schedule_forward_cpu(stages, output, config.layout, p, facts, d, config.cpu, target);
     return stages;
 }
@@ -138,7 +138,7 @@ BackwardStages build_backward(InputBuffer &input, InputBuffer &output, InputBuff
         return stages;
     }
     RunTimeFacts facts{dense_along_length(input, output, grad_output, dx),
-                       independent_rows(config.layout, dx), stride};
+                       independent_rows(config.layout, dx), stride, kernel_size};
     schedule_backward_cpu(stages, grad_input, config.layout, p, facts, d, config.cpu, target);
     return stages;
 }

@@ -48,24 +48,38 @@ inline bool fold_rows(int64_t kernel_size, int64_t stride, int64_t length, int64
 }
 
 // CPU, rows layout: a call of fewer than kFewRows rows (the kernels' default
-// min_parallel_rows) whose rows hold more than kPieceOutputs * kFewRows
-// windows in all is run as pieces of kPieceOutputs windows, one kernel row
-// each (the input pieces overlap where windows do), plus a call for the
-// rest: the kernels then share the pieces across threads in their branch
-// for many rows, which has the stride specializations. The backward only
-// where no element is in two windows (K <= S), so the pieces' gradients
-// do not overlap. Same bits.
+// min_parallel_rows) is run as pieces of windows, one kernel row each (the
+// input pieces overlap where windows do), plus a call for the rest: the
+// kernels then share the pieces across threads in their branch for many
+// rows, which has the stride specializations (the few-rows branch has
+// none: a row of 4096 windows ran there at 0.9 ns per element, 6x the
+// pieces' figure). Pieces hold kPieceOutputs windows, or, for shorter calls,
+// half as many as often as it takes to make kFewRows pieces, down to
+// kMinPieceOutputs (a piece's per-row stages cost a fixed time). The
+// backward only where no element is in two windows (K <= S), so the
+// pieces' gradients do not overlap. Same bits.
 inline constexpr int64_t kFewRows = 8;
 inline constexpr int64_t kPieceOutputs = 2048;
+inline constexpr int64_t kMinPieceOutputs = 256;
 
-inline int64_t full_pieces(bool backward, int64_t kernel_size, int64_t stride,
-                           int64_t out_length, int64_t rows) {
+struct Pieces {
+    int64_t count = 0;    // full pieces per row; 0: the call is not cut
+    int64_t outputs = 0;  // windows per piece
+};
+
+inline Pieces full_pieces(bool backward, int64_t kernel_size, int64_t stride, int64_t out_length,
+                          int64_t rows) {
     if (rows >= kFewRows || (backward && kernel_size > stride)) {
-        return 0;
+        return {};
     }
-    // The rest is never empty: it holds the last window, which may be partial.
-    const int64_t pieces = (out_length - 1) / kPieceOutputs;
-    return pieces * rows >= kFewRows ? pieces : 0;
+    for (int64_t outputs = kPieceOutputs; outputs >= kMinPieceOutputs; outputs /= 2) {
+        // The rest is never empty: it holds the last window, which may be partial.
+        const int64_t count = (out_length - 1) / outputs;
+        if (count * rows >= kFewRows) {
+            return {count, outputs};
+        }
+    }
+    return {};
 }
 
 // What the rules look at.
@@ -83,7 +97,9 @@ struct Call {
 // The variant serving `call`. CPU rows forwards: wide windows vectorize
 // along the window; other powers than the exact integer ones
 // (algorithm/power_cases.h) go to the build whose stride specializations
-// are for a run-time p (the rows build's are for the exact powers).
+// are for a run-time p (the rows builds' are for the exact powers); the
+// exact powers of overlapping windows to the build that computes each
+// |x|^p once for the windows that share it.
 inline const char *kernel_variant(const Call &call) {
     if (call.channels_last) {
         return "channels_last";
@@ -100,7 +116,10 @@ inline const char *kernel_variant(const Call &call) {
     if (call.kernel_size >= kMinWideWindow) {
         return "rows_wide_windows";
     }
-    return exact_integer_power(call.p) ? "rows" : "rows_general_powers";
+    if (!exact_integer_power(call.p)) {
+        return "rows_general_powers";
+    }
+    return call.kernel_size > call.stride ? "rows_overlapping" : "rows";
 }
 
 }  // namespace lppool::variants

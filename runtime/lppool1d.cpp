@@ -117,7 +117,7 @@ std::optional<halide_dimension_t> rows_as_one(const halide_buffer_t &b) {
 }
 
 // The CPU calls variants::full_pieces cuts into pieces: `pieces` gets the
-// call of the full pieces (kPieceOutputs windows per row) and then the call
+// call of the full pieces (its `outputs` windows per row) and then the call
 // of the rest. `views` are x, y, then dy and dx for the backward; rows of
 // x and dx hold L elements, those of y and dy the windows. Returns whether
 // it cut them.
@@ -126,9 +126,10 @@ bool cut_into_pieces(const PoolParams &params, const std::array<Rank3, B> &views
                      std::array<std::array<Rank3, B>, 2> &pieces) {
     constexpr bool backward = B == 4;
     const halide_buffer_t &x = views[0].buffer, &y = views[1].buffer;
-    const int64_t K = params.kernel_size, S = params.stride, W = variants::kPieceOutputs;
+    const int64_t K = params.kernel_size, S = params.stride;
     const int64_t rows = int64_t(x.dim[1].extent) * x.dim[2].extent;
-    const int64_t count = variants::full_pieces(backward, K, S, y.dim[0].extent, rows);
+    const variants::Pieces cut = variants::full_pieces(backward, K, S, y.dim[0].extent, rows);
+    const int64_t count = cut.count, W = cut.outputs;
     if (count == 0) {
         return false;
     }

@@ -50,6 +50,52 @@ void check_backward_against_rows_kernel(std::initializer_list<std::tuple<int, in
     }
 }
 
+// Many dense rows whose windows tile them (K == S) run in the kernel's
+// branch that vectorizes whole windows (schedules/cpu_schedule.h): the same
+// bits as each row called alone, which runs the few-rows branch, and the
+// reference. L is chosen so the runtime does not fold the rows into one.
+template <typename T>
+void check_tiled_rows_against_single_rows(int K, int64_t L, bool ceil_mode, std::mt19937 &rng) {
+    const int64_t N = 3, C = 4;
+    const lppool::detail::BackwardKernel rows =
+        lppool::detail::registered_kernel(lppool::Device::cpu, lppool::detail::Pass::backward, "rows")
+            .backward[sizeof(T) == 4 ? 0 : 1];
+    for (double p : {1.0, 2.0, 3.0, 4.0, 2.5, 0.5}) {
+        INFO("K=S=" << K << " L=" << L << " ceil=" << ceil_mode << " p=" << p
+                    << " dtype=" << (sizeof(T) == 4 ? "f32" : "f64"));
+        lppool::LPPool1d pool(p, K, K, ceil_mode);
+        auto x = test::make_tensor<T>(Layout::NCL, 3, N, C, L);
+        test::fill_random(x, rng);
+        auto y = pool.forward(x.buffer);
+        const int out = y.dim(0).extent();
+        REQUIRE(out * K != L);  // not folded
+        auto y_tensor = test::make_tensor<T>(Layout::NCL, 3, N, C, out);
+        y_tensor.buffer.copy_from(y);
+        auto dy = test::make_tensor<T>(Layout::NCL, 3, N, C, out);
+        test::fill_random(dy, rng);
+        auto dx = test::make_tensor<T>(Layout::NCL, 3, N, C, L);
+        pool.backward(x.buffer, y, dy.buffer, dx.buffer);
+        auto one_row = [](auto &buffer, int c, int n) {
+            auto row = buffer.cropped(1, c, 1).cropped(2, n, 1);
+            row.set_min(0, 0, 0);
+            return row;
+        };
+        auto dx_rows = test::make_tensor<T>(Layout::NCL, 3, N, C, L);
+        for (int n = 0; n < N; n++) {
+            for (int c = 0; c < C; c++) {
+                auto xr = one_row(x.buffer, c, n), yr = one_row(y_tensor.buffer, c, n),
+                     dyr = one_row(dy.buffer, c, n), dxr = one_row(dx_rows.buffer, c, n);
+                REQUIRE(rows(nullptr, xr.raw_buffer(), yr.raw_buffer(), dyr.raw_buffer(), p, K, K,
+                             dxr.raw_buffer()) == 0);
+            }
+        }
+        REQUIRE(dx_rows.storage == dx.storage);
+        auto want = reference::backward(x.to_reference(), y_tensor.to_reference(), dy.to_reference(),
+                                        p, K, K);
+        test::require_matches(dx, want.grad_x, backward_tolerance<T>(p), &want.magnitude);
+    }
+}
+
 }  // namespace
 
 TEST_CASE("backward: overlapping windows run the rows kernel, same bits as a direct call",
@@ -61,11 +107,24 @@ TEST_CASE("backward: overlapping windows run the rows kernel, same bits as a dir
     check_backward_against_rows_kernel<double>(cases, 2, 3, rng);
 }
 
+TEST_CASE("backward: many rows whose windows tile them, same bits as one row at a time",
+          "[backward]") {
+    std::mt19937 rng(29);
+    // 2, 4, 8: the tiled branches; 3: the ordinary one, for contrast.
+    for (int K : {2, 4, 8, 3}) {
+        for (auto [L, ceil_mode] : {std::pair<int64_t, bool>{K * 700 + 1, false},
+                                    {K * 300 + K - 1, true}, {K * 5 + 1, true}}) {
+            check_tiled_rows_against_single_rows<float>(K, L, ceil_mode, rng);
+            check_tiled_rows_against_single_rows<double>(K, L, ceil_mode, rng);
+        }
+    }
+}
+
 TEST_CASE("backward: short rows folded into one and long rows cut into pieces, same bits",
           "[backward]") {
     std::mt19937 rng(19);
     // Short rows whose windows tile them (folded), gaps between windows,
-    // and long rows of few-row calls (cut into pieces of 2048 windows, the
+    // and long rows of few-row calls (cut into pieces of 256-2048 windows, the
     // last one partial in ceil mode); overlapping long rows are not cut.
     const auto short_rows = {std::tuple<int, int, int, bool>{4, 4, 256, false}, {3, 5, 100, false},
                              {2, 2, 2, false}};

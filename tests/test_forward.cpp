@@ -228,8 +228,8 @@ const std::initializer_list<VariantCase> kOverlappingCases = {
 const std::initializer_list<VariantCase> kShortRowCases = {
     {4, 4, 256, false}, {3, 5, 101, true}, {1, 1, 1, false}, {8, 8, 2040, false}, {63, 63, 2000, true}};
 // Long signals: the helper's 2 x 3 rows (fewer than min_parallel_rows:
-// tasks along L, or, with more than 8 * 2048 windows in all, cut into pieces
-// of 2048 windows by the runtime, here with a partial last window, gaps,
+// tasks along L, or, with at least 8 pieces of 256 windows in all, cut into
+// pieces of 256 to 2048 windows by the runtime, here with a partial last window, gaps,
 // and overlapping pieces of input).
 const std::initializer_list<VariantCase> kLongSignalCases = {
     {4, 4, 1024, false}, {8, 8, 65539, true}, {3, 5, 4001, true}, {1, 1, 300, false},
@@ -243,13 +243,13 @@ const std::initializer_list<VariantCase> kGeneralPowerCases = {
 
 }  // namespace
 
-// Overlapping windows, short rows and long signals run the rows kernel (or
-// the general-powers one), in its stride-specialized row branches: the bits
-// of a direct call, and the reference.
+// Overlapping windows, short rows and long signals run the rows kernels
+// (overlapping, general-powers), in their stride-specialized row branches:
+// the bits of a direct call, and the reference.
 TEST_CASE("forward: overlapping windows run the rows kernels, same bits as a direct call", "[forward]") {
     std::mt19937 rng(7);
-    check_variant_kernel<float>("rows", kOverlappingCases, rng);
-    check_variant_kernel<double>("rows", kOverlappingCases, rng);
+    check_variant_kernel<float>("rows_overlapping", kOverlappingCases, rng);
+    check_variant_kernel<double>("rows_overlapping", kOverlappingCases, rng);
 }
 
 TEST_CASE("forward: short rows run the rows kernels, same bits as a direct call", "[forward]") {
@@ -324,6 +324,35 @@ TEST_CASE("every kernel of schedules/kernels.def is reachable, and every rule na
         CHECK(reached.count(&k) == 1);
     }
     CHECK(reached.size() == std::size(kRegisteredKernels));
+}
+
+TEST_CASE("few-row calls are cut into at least 8 pieces of 256 to 2048 windows",
+          "[forward][registry]") {
+    using lppool::variants::full_pieces;
+    struct Want {
+        int64_t out_length, rows, count, outputs;
+    };
+    for (const Want &w : std::initializer_list<Want>{
+             {16385, 1, 8, 2048},  // as many 2048-window pieces as make 8
+             {4096, 1, 15, 256},   // one row of 16K elements: 256-window pieces
+             {4096, 2, 7, 512},
+             {4096, 4, 3, 1024},
+             {2049, 4, 2, 1024},   // 2048-window pieces: 1 a row; 1024: 2 a row, 8 in all
+             {256 * 8, 1, 0, 0},   // the rest holds the last window: 7 full pieces, too few
+             {256 * 8 + 1, 1, 8, 256},
+             {1 << 20, 8, 0, 0}}) {  // many rows: not cut
+        INFO("out_length " << w.out_length << " rows " << w.rows);
+        const lppool::variants::Pieces got = full_pieces(false, 4, 4, w.out_length, w.rows);
+        CHECK(got.count == w.count);
+        CHECK(got.outputs == w.outputs);
+        if (got.count > 0) {
+            CHECK(got.count * w.rows >= lppool::variants::kFewRows);
+            CHECK(got.count * got.outputs < w.out_length);
+        }
+    }
+    // Overlapping windows' gradients would overlap: the backward is not cut.
+    CHECK(full_pieces(true, 16, 1, 1 << 20, 1).count == 0);
+    CHECK(full_pieces(false, 16, 1, 1 << 20, 1).count == ((1 << 20) - 1) / 2048);
 }
 
 TEST_CASE("forward: a window's bits do not depend on where it falls in the buffer", "[forward]") {

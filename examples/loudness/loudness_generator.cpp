@@ -39,7 +39,8 @@ public:
         db.dim(0).set_stride(Expr());
 
         Expr dense = input.dim(0).stride() == 1 && db.dim(0).stride() == 1;
-        lppool::RunTimeFacts facts{dense, db.dim(1).extent() * db.dim(2).extent(), stride};
+        lppool::RunTimeFacts facts{dense, db.dim(1).extent() * db.dim(2).extent(), stride,
+                                   kernel_size};
         lppool::schedule_forward_cpu(stages, db, lppool::Layout::Rows, p, facts, d,
                                      lppool::CpuKnobs{}, get_target());
     }

@@ -77,11 +77,11 @@ inline TuneShape as_the_runtime_runs(TuneShape s) {
         s.L *= s.N * s.C;
         s.N = s.C = 1;
     }
-    const int64_t pieces =
+    const lppool::variants::Pieces pieces =
         lppool::variants::full_pieces(s.backward, s.K, s.S, s.out_length(), s.N * s.C);
-    if (pieces > 0) {
-        const int64_t W = lppool::variants::kPieceOutputs;
-        s.C *= pieces;
+    if (pieces.count > 0) {
+        const int64_t W = pieces.outputs;
+        s.C *= pieces.count;
         s.L = s.backward ? W * s.S : (W - 1) * s.S + s.K;
     }
     return s;
