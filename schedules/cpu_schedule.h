@@ -465,8 +465,7 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
         st.power_sum.vectorize(d.x, vec, guard);
         st.power_sum.update(0).reorder(d.x, st.window.x).vectorize(d.x, vec, guard);
         // Windows that tile the row: the k loop has a constant extent, and
-        // unrolled, its strided loads share one set of dense loads (with
-        // unstaged terms, (a) ran 1.5x faster).
+        // unrolled, its strided loads share one set of dense loads.
         for (int s : tiled_window_sizes(vec, facts)) {
             st.power_sum.update(0).specialize(windows_tile_row(facts, s)).unroll(st.window.x);
         }
