@@ -47,6 +47,17 @@ Buffer<T> make_buffer(const Case &c, int64_t length) {
 }
 
 template <typename T>
+T from_float(float v) {
+    if constexpr (std::is_same_v<T, lppool::float16>) {
+        return lppool::to_float16(v);
+    } else if constexpr (std::is_same_v<T, lppool::bfloat16>) {
+        return lppool::to_bfloat16(v);
+    } else {
+        return T(v);
+    }
+}
+
+template <typename T>
 struct CaseData {
     Buffer<T> x, y, dy, dx;
 };
@@ -61,10 +72,10 @@ CaseData<T> &data_for(const Case &c) {
         std::mt19937 rng(7);
         std::uniform_real_distribution<float> dist(-2, 2);
         slot->x = make_buffer<T>(c, c.L);
-        slot->x.for_each_value([&](T &v) { v = T(dist(rng)); });
+        slot->x.for_each_value([&](T &v) { v = from_float<T>(dist(rng)); });
         slot->y = make_buffer<T>(c, output_length(c));
         slot->dy = make_buffer<T>(c, output_length(c));
-        slot->dy.for_each_value([&](T &v) { v = T(dist(rng)); });
+        slot->dy.for_each_value([&](T &v) { v = from_float<T>(dist(rng)); });
         slot->dx = make_buffer<T>(c, c.L);
         lppool::LPPool1d(c.p, c.K, c.S).forward(slot->x, slot->y);
     }
@@ -238,6 +249,17 @@ void register_all() {
     for (const Case &c : cases()) {
         for (int threads : {1, 2}) {
             const std::string t = "/threads:" + std::to_string(threads);
+            if (c.half != lppool_bench::Half::none) {
+                // Our kernels and the bandwidth probes only: no plain loop in 16 bits.
+                configure(benchmark::RegisterBenchmark(
+                    ("ours/" + c.id + t).c_str(),
+                    c.half == lppool_bench::Half::float16 ? bench_ours<lppool::float16>
+                                                          : bench_ours<lppool::bfloat16>,
+                    c, threads));
+                configure(benchmark::RegisterBenchmark(("roofline_read/" + c.id + t).c_str(), bench_read, c, threads));
+                configure(benchmark::RegisterBenchmark(("copy/" + c.id + t).c_str(), bench_copy, c, threads));
+                continue;
+            }
             if (c.f64) {
                 configure(benchmark::RegisterBenchmark(("ours/" + c.id + t).c_str(), bench_ours<double>, c, threads));
             } else {

@@ -36,6 +36,9 @@ CASE_TEXT = {
     "i": "(a) in float64",
     "j": "N=1 C=8 L=256 K=4 p=2",
     "k": "(a) channels-last (NLC memory)",
+    "a_f16": "(a) in float16 (half the bytes)",
+    "a_bf16": "(a) in bfloat16 (half the bytes)",
+    "h_a_bf16": "backward of (a) in bfloat16",
     "nn": "N=32 C=64 L=256 K=4 p=2 (a network's activations)",
     "tiny": "N=1 C=1 L=8 K=2 p=2 (per-call overhead)",
 }

@@ -39,12 +39,14 @@ find_path(LPPOOL_HALIDE_RUNTIME_INCLUDE HalideRuntime.h HINTS ${halide_includes}
 find_path(LPPOOL_DLPACK_INCLUDE dlpack/dlpack.h REQUIRED)
 
 install(FILES runtime/lppool1d.h runtime/lppool1d_stream.h runtime/device.h runtime/shape_check.h
+              runtime/half_float.h
               ${kernel_headers}
               ${LPPOOL_HALIDE_RUNTIME_INCLUDE}/HalideRuntime.h
               ${LPPOOL_HALIDE_RUNTIME_INCLUDE}/HalideBuffer.h
               ${LPPOOL_HALIDE_RUNTIME_INCLUDE}/HalideRuntimeCuda.h
               ${LPPOOL_HALIDE_RUNTIME_INCLUDE}/HalideRuntimeOpenCL.h
               algorithm/lppool1d_algorithm.h algorithm/float_math.h algorithm/power_cases.h
+              algorithm/half_storage.h
               schedules/cpu_schedule.h schedules/gpu_schedule.h schedules/layout.h
               schedules/knob_space.h schedules/tunable_knobs.def
         DESTINATION ${include_dest})

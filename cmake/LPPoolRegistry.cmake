@@ -25,6 +25,28 @@ macro(lppool_read_kernel_registry source_dir)
   if (_registry_index EQUAL 0)
     message(FATAL_ERROR "schedules/kernels.def: no LPPOOL_KERNEL lines")
   endif ()
+  lppool_read_dtypes(${source_dir})
+endmacro()
+
+# Reads schedules/dtypes.def, the one list of element types: sets
+# LPPOOL_DTYPES to their keys (f32 f64 ...), in its order.
+macro(lppool_read_dtypes source_dir)
+  # Read whole: the entries end in a macro's line continuations, which
+  # file(STRINGS) would take as escaped list separators.
+  file(READ ${source_dir}/schedules/dtypes.def _dtypes_text)
+  if (NOT CMAKE_SCRIPT_MODE_FILE)
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${source_dir}/schedules/dtypes.def)
+  endif ()
+  string(REGEX MATCHALL "\n +X\\([a-z0-9]+, [a-z]+, [0-9]+, [a-z0-9]+, __VA_ARGS__\\)"
+         _dtype_entries "${_dtypes_text}")
+  set(LPPOOL_DTYPES "")
+  foreach (_entry IN LISTS _dtype_entries)
+    string(REGEX REPLACE "^\n +X\\(([a-z0-9]+), .*" "\\1" _dtype_key "${_entry}")
+    list(APPEND LPPOOL_DTYPES ${_dtype_key})
+  endforeach ()
+  if (NOT LPPOOL_DTYPES)
+    message(FATAL_ERROR "schedules/dtypes.def: no X(key, code, bits, name, __VA_ARGS__) entries")
+  endif ()
 endmacro()
 
 # The GPU APIs a gpu line is built for, as kernel-name suffixes.

@@ -27,7 +27,8 @@ set(LPPOOL_TUNED_VERSION 1)
 # edit, a reformat or a move does not stale a tuned file. lppool-tune is
 # compiled with the same value.
 function(lppool_schedule_hash source_dir out_var)
-  set(files algorithm/power_cases.h algorithm/float_math.h algorithm/lppool1d_algorithm.h
+  set(files algorithm/power_cases.h algorithm/float_math.h algorithm/half_storage.h
+            algorithm/lppool1d_algorithm.h
             generators/lppool1d_pipeline.h schedules/layout.h schedules/cpu_schedule.h
             schedules/gpu_schedule.h schedules/knob_space.h schedules/tunable_knobs.def
             schedules/kernels.def)
@@ -89,7 +90,7 @@ function(lppool_tunable_kernel_names source_dir out_var)
   lppool_read_kernel_registry(${source_dir})
   set(names "")
   foreach (i IN LISTS LPPOOL_REGISTRY_ENTRIES)
-    foreach (dtype f32 f64)
+    foreach (dtype IN LISTS LPPOOL_DTYPES)
       set(key ${LPPOOL_REGISTRY_${i}_PASS}_${dtype}_${LPPOOL_REGISTRY_${i}_VARIANT})
       if (LPPOOL_REGISTRY_${i}_SCHEDULE STREQUAL "cpu")
         list(APPEND names ${key})

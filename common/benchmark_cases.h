@@ -8,6 +8,9 @@
 
 namespace lppool_bench {
 
+// 16-bit element types (computed in float32): only the CPU benchmark runs them.
+enum class Half { none, float16, bfloat16 };
+
 struct Case {
     std::string id;
     int64_t N, C, L, K, S;
@@ -15,6 +18,7 @@ struct Case {
     bool f64 = false;
     bool channels_last = false;
     bool backward = false;
+    Half half = Half::none;
 };
 
 inline const std::vector<Case> &cases() {
@@ -32,6 +36,9 @@ inline const std::vector<Case> &cases() {
         {"i", 32, 64, 16384, 4, 4, 2.0, true},
         {"j", 1, 8, 256, 4, 4, 2.0},
         {"k", 32, 64, 16384, 4, 4, 2.0, false, true},
+        {"a_f16", 32, 64, 16384, 4, 4, 2.0, false, false, false, Half::float16},
+        {"a_bf16", 32, 64, 16384, 4, 4, 2.0, false, false, false, Half::bfloat16},
+        {"h_a_bf16", 32, 64, 16384, 4, 4, 2.0, false, false, true, Half::bfloat16},
         {"nn", 32, 64, 256, 4, 4, 2.0},  // a network's activations
         {"tiny", 1, 1, 8, 2, 2, 2.0},    // per-call overhead
     };
@@ -42,7 +49,7 @@ inline int64_t output_length(const Case &c) { return (c.L - c.K) / c.S + 1; }
 
 // Input read + output written (backward: x, y, dy read, dx written).
 inline int64_t bytes_moved(const Case &c) {
-    const int64_t elem = c.f64 ? 8 : 4, rows = c.N * c.C;
+    const int64_t elem = c.half != Half::none ? 2 : c.f64 ? 8 : 4, rows = c.N * c.C;
     return c.backward ? elem * rows * (2 * c.L + 2 * output_length(c))
                       : elem * rows * (c.L + output_length(c));
 }

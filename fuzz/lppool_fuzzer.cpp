@@ -60,13 +60,45 @@ double pick_value(FuzzedDataProvider &in) {
     }
 }
 
+// Every dtype the kernels take (schedules/dtypes.def).
+enum Dtype { f32, f64, f16, bf16, kDtypes };
+const char *const kDtypeNames[] = {"f32", "f64", "f16", "bf16"};
+
+// The value v has once stored in `dtype` (16-bit types round float32's value).
+double stored(int dtype, double v) {
+    switch (dtype) {
+    case f64: return v;
+    case f16: return lppool::to_float(lppool::to_float16(float(v)));
+    case bf16: return lppool::to_float(lppool::to_bfloat16(float(v)));
+    default: return double(float(v));
+    }
+}
+
+// The largest magnitude that rounds to a finite value of the dtype.
+double rounds_finite_below(int dtype) {
+    switch (dtype) {
+    case f64: return std::numeric_limits<double>::max();
+    case f16: return 65520.0;
+    case bf16: return double(std::numeric_limits<float>::max()) * (1 + 0x1p-9);
+    default: return std::numeric_limits<float>::max();
+    }
+}
+
+double smallest_normal(int dtype) {
+    return dtype == f64 ? std::numeric_limits<double>::min()
+           : dtype == f16 ? 0x1p-14 : double(std::numeric_limits<float>::min());
+}
+
+// One rounding to the dtype, relative: the 16-bit types round float32's result.
+double rounding(int dtype) { return dtype == f16 ? 0x1p-11 : dtype == bf16 ? 0x1p-8 : 0.0; }
+
 // A tensor over its own storage, sentinel-filled around the elements.
 struct Tensor {
     int rank = 3;
     int64_t sizes[4] = {1, 1, 1, 1};   // PyTorch order; rank entries used
     int64_t strides[4] = {0, 0, 0, 0};
-    std::vector<double> storage;  // holds float or double elements
-    bool f64 = true;
+    std::vector<double> storage;  // holds elements of the dtype
+    int dtype = f64;
 
     int64_t span() const {
         int64_t s = 1;
@@ -76,20 +108,31 @@ struct Tensor {
         return s;
     }
     void *data() { return storage.data(); }
+    template <typename T>
+    T *elements() const { return reinterpret_cast<T *>(const_cast<double *>(storage.data())); }
     double get(int64_t offset) const {
-        return f64 ? storage[size_t(offset)] : double(reinterpret_cast<const float *>(storage.data())[offset]);
+        switch (dtype) {
+        case f64: return storage[size_t(offset)];
+        case f16: return lppool::to_float(elements<lppool::float16>()[offset]);
+        case bf16: return lppool::to_float(elements<lppool::bfloat16>()[offset]);
+        default: return double(elements<float>()[offset]);
+        }
     }
     void set(int64_t offset, double v) {
-        if (f64) storage[size_t(offset)] = v;
-        else reinterpret_cast<float *>(storage.data())[offset] = float(v);
+        switch (dtype) {
+        case f64: storage[size_t(offset)] = v; break;
+        case f16: elements<lppool::float16>()[offset] = lppool::to_float16(float(v)); break;
+        case bf16: elements<lppool::bfloat16>()[offset] = lppool::to_bfloat16(float(v)); break;
+        default: elements<float>()[offset] = float(v);
+        }
     }
 };
 
 // layout: 0 dense NCL, 1 NLC, 2 gapped, 3 zero stride on C (broadcast input).
-Tensor make(int rank, const int64_t *sizes, int layout, bool f64) {
+Tensor make(int rank, const int64_t *sizes, int layout, int dtype) {
     Tensor t;
     t.rank = rank;
-    t.f64 = f64;
+    t.dtype = dtype;
     for (int i = 0; i < rank; i++) t.sizes[i] = sizes[i];
     const int l = rank - 1, c = rank - 2;
     int64_t stride = layout == 2 ? 3 : 1;
@@ -142,9 +185,10 @@ reference::Tensor to_reference(const Tensor &t) {
 }
 
 // A true value beyond the dtype's range is +-Inf in it.
-reference::real in_range(reference::real v, bool f64) {
-    const reference::real max = f64 ? std::numeric_limits<double>::max() : std::numeric_limits<float>::max();
-    return std::fabs(v) > max ? std::copysign(std::numeric_limits<reference::real>::infinity(), v) : v;
+reference::real in_range(reference::real v, int dtype) {
+    return std::fabs(v) >= rounds_finite_below(dtype)
+               ? std::copysign(std::numeric_limits<reference::real>::infinity(), v)
+               : v;
 }
 
 bool close(reference::real got, reference::real want, double rel, reference::real scale) {
@@ -164,14 +208,21 @@ void call(const lppool::LPPool1d &pool, bool backward, Tensor &x, Tensor &y, Ten
     }
 }
 
-void dispatch(const lppool::LPPool1d &pool, bool backward, Tensor &x, Tensor &y, Tensor &dy, Tensor &dx) {
-    if (x.f64) {
-        if (y.f64) call<double, double>(pool, backward, x, y, dy, dx);
-        else call<double, float>(pool, backward, x, y, dy, dx);
-    } else {
-        if (y.f64) call<float, double>(pool, backward, x, y, dy, dx);
-        else call<float, float>(pool, backward, x, y, dy, dx);
+// f(T{}) for the C++ type of `dtype`.
+template <typename F>
+void with_type(int dtype, F &&f) {
+    switch (dtype) {
+    case f64: f(double{}); break;
+    case f16: f(lppool::float16{}); break;
+    case bf16: f(lppool::bfloat16{}); break;
+    default: f(float{});
     }
+}
+
+void dispatch(const lppool::LPPool1d &pool, bool backward, Tensor &x, Tensor &y, Tensor &dy, Tensor &dx) {
+    with_type(x.dtype, [&](auto tx) {
+        with_type(y.dtype, [&](auto ty) { call<decltype(tx), decltype(ty)>(pool, backward, x, y, dy, dx); });
+    });
 }
 
 }  // namespace
@@ -188,14 +239,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
     int64_t sizes[4];
     for (int i = 0; i < 4; i++) sizes[i] = in.ConsumeIntegralInRange<int64_t>(i == rank - 1 ? -1 : 0, i == rank - 1 ? 90 : 5);
     const int layout = in.ConsumeIntegralInRange<int>(0, 3);
-    const bool f64 = in.ConsumeBool();
-    const bool y_f64 = in.ConsumeIntegralInRange<int>(0, 9) == 0 ? !f64 : f64;  // sometimes mixed
+    const int dtype = in.ConsumeIntegralInRange<int>(0, kDtypes - 1);
+    const int y_dtype = in.ConsumeIntegralInRange<int>(0, 9) == 0  // sometimes mixed
+                            ? in.ConsumeIntegralInRange<int>(0, kDtypes - 1)
+                            : dtype;
     const bool backward = in.ConsumeBool();
     const int64_t length_error = in.ConsumeIntegralInRange<int>(0, 7) == 0 ? in.ConsumeIntegralInRange<int64_t>(-2, 2) : 0;
 
     // The harness's own view of validity (docs/semantics.md's rules).
     bool valid = std::isfinite(p) && p > 0 && K >= 1 && (!has_stride || S >= 1) && (rank == 2 || rank == 3) &&
-                 y_f64 == f64;
+                 y_dtype == dtype;
     for (int i = 0; i < rank; i++) valid = valid && sizes[i] >= 1;
     const int64_t L = sizes[rank - 1];
     const int64_t stride = has_stride ? S : K;
@@ -211,12 +264,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
     out_sizes[rank - 1] = std::max<int64_t>(1, out_len + length_error);
     valid = valid && out_sizes[rank - 1] == out_len;
 
-    Tensor x = make(rank, sizes, layout, f64);
+    Tensor x = make(rank, sizes, layout, dtype);
     for (int64_t i = 0; i < int64_t(x.storage.size()) - 8; i++) x.set(i, pick_value(in));
-    Tensor y = make(rank, out_sizes, out_layout, y_f64);
-    Tensor dy = make(rank, out_sizes, out_layout, f64);
+    Tensor y = make(rank, out_sizes, out_layout, y_dtype);
+    Tensor dy = make(rank, out_sizes, out_layout, dtype);
     for (int64_t i = 0; i < int64_t(dy.storage.size()) - 8; i++) dy.set(i, in.ConsumeFloatingPointInRange<double>(-1, 1));
-    Tensor dx = make(rank, sizes, out_layout, f64);
+    Tensor dx = make(rank, sizes, out_layout, dtype);
     if (backward && valid) {
         // y must be the forward of x for the gradient reference.
         const lppool::LPPool1d pool(p, K, has_stride ? std::optional<int64_t>(S) : std::nullopt, ceil_mode);
@@ -237,9 +290,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
     }
     if (threw == valid) {
         std::fprintf(stderr, "p=%g K=%lld S=%lld (given %d) ceil=%d rank=%d sizes=%lld,%lld,%lld,%lld "
-                     "layout=%d f64=%d y_f64=%d backward=%d out_len=%lld length_error=%lld\n",
+                     "layout=%d dtype=%s y_dtype=%s backward=%d out_len=%lld length_error=%lld\n",
                      p, (long long)K, (long long)S, int(has_stride), int(ceil_mode), rank, (long long)sizes[0],
-                     (long long)sizes[1], (long long)sizes[2], (long long)sizes[3], layout, int(f64), int(y_f64),
+                     (long long)sizes[1], (long long)sizes[2], (long long)sizes[3], layout, kDtypeNames[dtype],
+                     kDtypeNames[y_dtype],
                      int(backward), (long long)out_len, (long long)length_error);
     }
     if (!valid) {
@@ -251,8 +305,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
 
     // docs/semantics.md's bounds; below p = 0.2, the float32 power sum's and pow's own
     // rounding (~1e-6) is amplified by the root's exponent 1/p, so the float32
-    // bound grows as 2e-6 / p there (documented in the README).
-    const double rel = f64 ? 1e-12 : 1e-5 * std::max(1.0, 0.2 / p);
+    // bound grows as 2e-6 / p there (documented in the README). The 16-bit
+    // types: float32's bound, then one rounding.
+    const bool f64_only = dtype == f64;
+    const double computed = f64_only ? 1e-12 : 1e-5 * std::max(1.0, 0.2 / p);
+    const double rel = computed + rounding(dtype);
+    // Results near the dtype's normal range compare absolutely (subnormal
+    // terms may be flushed; float16's subnormals are float32 normals, rounded once).
+    auto floor_for = [&](double tolerance) {
+        return dtype == f16 ? smallest_normal(dtype) : 16 * smallest_normal(dtype) / tolerance;
+    };
     const auto rx = to_reference(x);
     const int64_t N = rank == 3 ? sizes[0] : 1, C = sizes[rank - 2];
     if (!backward) {
@@ -260,13 +322,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
         for (int64_t n = 0; n < N; n++)
             for (int64_t c = 0; c < C; c++)
                 for (int64_t j = 0; j < out_len; j++) {
-                    const reference::real w = in_range(want.at(n, c, j), f64);
-                    const double floor = 16 * (f64 ? 2.2250738585072014e-308 : 1.1754943508222875e-38) / rel;
+                    const reference::real w = in_range(want.at(n, c, j), dtype);
+                    const double floor = floor_for(rel);
                     if (!close(y.get(offset(y, n, c, j)), w, rel, std::max<reference::real>(std::fabs(w), floor))) {
                         std::fprintf(stderr, "forward mismatch at (%lld, %lld, %lld): got %.17g want %.17Lg "
-                                     "(p=%.17g K=%lld S=%lld ceil=%d f64=%d L=%lld)\n",
+                                     "(p=%.17g K=%lld S=%lld ceil=%d dtype=%s L=%lld)\n",
                                      (long long)n, (long long)c, (long long)j, y.get(offset(y, n, c, j)), (long double)w, p,
-                                     (long long)K, (long long)stride, int(ceil_mode), int(f64), (long long)L);
+                                     (long long)K, (long long)stride, int(ceil_mode), kDtypeNames[dtype], (long long)L);
                         for (int64_t k = j * stride; k < std::min(L, j * stride + K); k++)
                             std::fprintf(stderr, "  x[%lld] = %.9g\n", (long long)k, x.get(offset(x, n, c, k)));
                         die("forward result differs from the float64 reference");
@@ -278,7 +340,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
         // that are finite and whose windows all have a finite y that is 0 or
         // normal (a subnormal y carries fewer than 24 bits, so x / y cannot
         // meet the float32 bound; the forward's floor plays the same role).
-        const double min_normal = f64 ? std::numeric_limits<double>::min() : std::numeric_limits<float>::min();
+        const double min_normal = smallest_normal(dtype);
         // Likewise, for float64 at p >= 1, an element whose ratio |x| / y falls
         // below the dtype's range gets 0 for that window's term (README);
         // float32 forms such powers without the ratio.
@@ -289,24 +351,24 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
                 const double yw = y.get(offset(y, n, c, w));
                 if (w * stride <= l && l < w * stride + K &&
                     (!std::isfinite(yw) || (yw != 0 && std::fabs(yw) < min_normal) ||
-                     (f64 && p >= 1 && xl != 0 && yw != 0 && std::fabs(xl) / std::fabs(yw) < min_normal)))
+                     (f64_only && p >= 1 && xl != 0 && yw != 0 && std::fabs(xl) / std::fabs(yw) < min_normal)))
                     return false;
             }
             return true;
         };
-        const double bound = rel * std::max(1.0, std::fabs(p - 1));
+        const double bound = computed * std::max(1.0, std::fabs(p - 1)) + rounding(dtype);
         for (int64_t n = 0; n < N; n++)
             for (int64_t c = 0; c < C; c++)
                 for (int64_t l = 0; l < L; l++) {
-                    const reference::real w = in_range(want.grad_x.at(n, c, l), f64);
+                    const reference::real w = in_range(want.grad_x.at(n, c, l), dtype);
                     if (!std::isfinite(double(w)) || !finite_neighbourhood(n, c, l)) continue;
                     const double got = dx.get(offset(dx, n, c, l));
-                    const double floor = 16 * (f64 ? 2.2250738585072014e-308 : 1.1754943508222875e-38) / bound;
+                    const double floor = floor_for(bound);
                     if (!close(got, w, bound, std::max<reference::real>(want.magnitude.at(n, c, l), floor))) {
                         std::fprintf(stderr, "backward mismatch at (%lld, %lld, %lld): got %.17g want %.17Lg "
-                                     "(p=%.17g K=%lld S=%lld ceil=%d f64=%d L=%lld)\n",
+                                     "(p=%.17g K=%lld S=%lld ceil=%d dtype=%s L=%lld)\n",
                                      (long long)n, (long long)c, (long long)l, got, (long double)w, p, (long long)K,
-                                     (long long)stride, int(ceil_mode), int(f64), (long long)L);
+                                     (long long)stride, int(ceil_mode), kDtypeNames[dtype], (long long)L);
                         for (int64_t k = std::max<int64_t>(0, l - K); k < std::min(L, l + K); k++)
                             std::fprintf(stderr, "  x[%lld] = %.9g\n", (long long)k, x.get(offset(x, n, c, k)));
                         for (int64_t j = 0; j < out_len; j++)
@@ -322,7 +384,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *bytes, size_t size) {
         for (int64_t c = 0; c < C; c++)
             for (int64_t l = 0; l < out_L; l++) element[size_t(offset(out, n, c, l))] = true;
     for (size_t i = 0; i < out.storage.size(); i++) {
-        if (!element[i] && out.get(int64_t(i)) != kSentinel) die("storage outside the output was written");
+        if (!element[i] && out.get(int64_t(i)) != stored(out.dtype, kSentinel))
+            die("storage outside the output was written");
     }
     return 0;
 }

@@ -1,8 +1,8 @@
 // AOT generators for LPPool1d, built from the one algorithm in
-// lppool1d_algorithm.h:
+// lppool1d_algorithm.h, for every dtype of schedules/dtypes.def:
 //
-//   lppool1d_forward_{f32,f64}            y = LpPool(x)
-//   lppool1d_backward_{f32,f64}           dx from the closed-form gather
+//   lppool1d_forward_<dtype>              y = LpPool(x)
+//   lppool1d_backward_<dtype>             dx from the closed-form gather
 //   lppool1d_backward_autodiff_{f32,f64}  dx by propagate_adjoints of the
 //                                         forward (test-only cross-check)
 //
@@ -10,6 +10,7 @@
 // the output buffer's extent: the caller (runtime/) decides floor or ceil mode
 // and checks it is at most the number of windows starting inside the input.
 #include "Halide.h"
+#include "dtypes.def"
 #include "kernel_params.h"
 #include "lppool1d_pipeline.h"
 
@@ -57,37 +58,65 @@ protected:
     }
 };
 
+// The dtypes of schedules/dtypes.def, in its order.
+struct Dtype {
+    halide_type_code_t code;
+    int bits;
+};
+#define LPPOOL_DTYPE_DESCRIPTION(key, code, bits, name, ...) {halide_type_##code, bits},
+constexpr Dtype kDtypes[] = {LPPOOL_EACH_DTYPE(LPPOOL_DTYPE_DESCRIPTION, )};
+#undef LPPOOL_DTYPE_DESCRIPTION
+#define LPPOOL_DTYPE_INDEX(key, code, bits, name, ...) dtype_##key,
+enum DtypeIndex { LPPOOL_EACH_DTYPE(LPPOOL_DTYPE_INDEX, ) };
+#undef LPPOOL_DTYPE_INDEX
+
+// The buffers' element type: 16-bit types are held as their bit patterns.
+Type buffer_type(int dtype) {
+    const Dtype &t = kDtypes[dtype];
+    return t.bits == 16 ? UInt(16) : Float(t.bits);
+}
+
+lppool::ElementStorage element_storage(int dtype) {
+    const Dtype &t = kDtypes[dtype];
+    if (t.bits != 16) {
+        return {};
+    }
+    return {t.code == halide_type_bfloat ? lppool::HalfFormat::bfloat16
+                                         : lppool::HalfFormat::float16};
+}
+
 // The window's scalar inputs, in the order every kernel signature has them.
 #define LPPOOL_WINDOW_INPUTS                        \
     GeneratorInput<double> p{"p"};                  \
     GeneratorInput<int> kernel_size{"kernel_size"}; \
     GeneratorInput<int> stride{"stride"};
 
-template <typename T>
-class Forward : public LpPoolGeneratorBase<Forward<T>> {
+template <int D>
+class Forward : public LpPoolGeneratorBase<Forward<D>> {
 public:
-    GeneratorInput<Buffer<T, 3>> input{"input"};
+    GeneratorInput<Buffer<>> input{"input", buffer_type(D), 3};
     LPPOOL_WINDOW_INPUTS
-    GeneratorOutput<Buffer<T, 3>> output{"output"};
+    GeneratorOutput<Buffer<>> output{"output", {buffer_type(D)}, 3};
 
     void generate() {
         lppool::build_forward(input, p, kernel_size, stride, output, this->config(),
-                              lppool::ShapeEstimates{}, this->get_target());
+                              lppool::ShapeEstimates{}, this->get_target(), element_storage(D));
     }
 };
 
-template <typename T>
-class Backward : public LpPoolGeneratorBase<Backward<T>> {
+template <int D>
+class Backward : public LpPoolGeneratorBase<Backward<D>> {
 public:
-    GeneratorInput<Buffer<T, 3>> input{"input"};
-    GeneratorInput<Buffer<T, 3>> output{"output"};
-    GeneratorInput<Buffer<T, 3>> grad_output{"grad_output"};
+    GeneratorInput<Buffer<>> input{"input", buffer_type(D), 3};
+    GeneratorInput<Buffer<>> output{"output", buffer_type(D), 3};
+    GeneratorInput<Buffer<>> grad_output{"grad_output", buffer_type(D), 3};
     LPPOOL_WINDOW_INPUTS
-    GeneratorOutput<Buffer<T, 3>> grad_input{"grad_input"};
+    GeneratorOutput<Buffer<>> grad_input{"grad_input", {buffer_type(D)}, 3};
 
     void generate() {
         lppool::build_backward(input, output, grad_output, p, kernel_size, stride, grad_input,
-                               this->config(), lppool::ShapeEstimates{}, this->get_target());
+                               this->config(), lppool::ShapeEstimates{}, this->get_target(),
+                               element_storage(D));
     }
 };
 
@@ -141,9 +170,10 @@ public:
 
 }  // namespace
 
-HALIDE_REGISTER_GENERATOR(Forward<float>, lppool1d_forward_f32)
-HALIDE_REGISTER_GENERATOR(Forward<double>, lppool1d_forward_f64)
-HALIDE_REGISTER_GENERATOR(Backward<float>, lppool1d_backward_f32)
-HALIDE_REGISTER_GENERATOR(Backward<double>, lppool1d_backward_f64)
+#define LPPOOL_REGISTER_GENERATORS(key, code, bits, name, ...)                   \
+    HALIDE_REGISTER_GENERATOR(Forward<dtype_##key>, lppool1d_forward_##key) \
+    HALIDE_REGISTER_GENERATOR(Backward<dtype_##key>, lppool1d_backward_##key)
+LPPOOL_EACH_DTYPE(LPPOOL_REGISTER_GENERATORS, )
+#undef LPPOOL_REGISTER_GENERATORS
 HALIDE_REGISTER_GENERATOR(BackwardAutodiff<float>, lppool1d_backward_autodiff_f32)
 HALIDE_REGISTER_GENERATOR(BackwardAutodiff<double>, lppool1d_backward_autodiff_f64)

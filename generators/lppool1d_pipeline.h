@@ -8,10 +8,12 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 
 #include "Halide.h"
 #include "cpu_schedule.h"
 #include "gpu_schedule.h"
+#include "half_storage.h"
 #include "lppool1d_algorithm.h"
 
 namespace lppool {
@@ -23,6 +25,30 @@ struct KernelConfig {
     GpuKnobs gpu;
     bool autoscheduled = false;  // leave the schedule to a Halide autoscheduler
 };
+
+// How a kernel's buffers hold their elements: in the type the algorithm
+// computes in (float32, float64), or as 16-bit patterns (UInt(16) buffers)
+// that are widened to float32 on load and rounded once on store.
+struct ElementStorage {
+    std::optional<HalfFormat> half;
+};
+
+// `buffer` as the algorithm reads it: itself, or its 16-bit patterns widened.
+template <typename B>
+Halide::Func widened(const B &buffer, const ElementStorage &storage, const char *name) {
+    if (!storage.half) {
+        return buffer;
+    }
+    Halide::Func f(std::string(name) + "_float32");
+    Dims d;
+    f(d.x, d.c, d.n) = widen_half(*storage.half, buffer(d.x, d.c, d.n));
+    return f;
+}
+
+// A computed value as the output buffer stores it.
+inline Halide::Expr stored(const Halide::Expr &v, const ElementStorage &storage) {
+    return storage.half ? narrow_to_half(*storage.half, v) : v;
+}
 
 // The shape an autoscheduler plans for (Halide estimates). The generators
 // use the benchmark's main case; lppool-tune uses the shape it tunes.
@@ -84,13 +110,15 @@ void set_parameter_estimates(PowerParam &p, IntParam &kernel_size, IntParam &str
 template <typename InputBuffer, typename PowerParam, typename IntParam>
 ForwardStages build_forward(InputBuffer &input, PowerParam &p, IntParam &kernel_size,
                             IntParam &stride, Halide::Func output, const KernelConfig &config,
-                            const ShapeEstimates &estimates, const Halide::Target &target) {
+                            const ShapeEstimates &estimates, const Halide::Target &target,
+                            const ElementStorage &storage = {}) {
     Dims d;
     PoolShape shape{p, kernel_size, stride, input.dim(0).extent()};
-    ForwardStages stages = define_forward(input, shape, d);
+    ForwardStages stages = define_forward(widened(input, storage, "input"), shape, d);
     const bool gpu = target.has_gpu_feature();
-    output(d.x, d.c, d.n) = gpu ? stages.pooled_branch_free(d.x, d.c, d.n)
-                                : stages.pooled(d.x, d.c, d.n);
+    output(d.x, d.c, d.n) = stored(gpu ? stages.pooled_branch_free(d.x, d.c, d.n)
+                                       : stages.pooled(d.x, d.c, d.n),
+                                   storage);
 
     auto out = output.output_buffer();
     apply_layout(config.layout, input, out);
@@ -116,12 +144,14 @@ template <typename InputBuffer, typename PowerParam, typename IntParam>
 BackwardStages build_backward(InputBuffer &input, InputBuffer &output, InputBuffer &grad_output,
                               PowerParam &p, IntParam &kernel_size, IntParam &stride,
                               Halide::Func grad_input, const KernelConfig &config,
-                              const ShapeEstimates &estimates, const Halide::Target &target) {
+                              const ShapeEstimates &estimates, const Halide::Target &target,
+                              const ElementStorage &storage = {}) {
     Dims d;
     PoolShape shape{p, kernel_size, stride, input.dim(0).extent()};
-    BackwardStages stages =
-        define_backward(input, output, grad_output, shape, output.dim(0).extent(), d);
-    grad_input(d.x, d.c, d.n) = stages.grad_input(d.x, d.c, d.n);
+    BackwardStages stages = define_backward(
+        widened(input, storage, "input"), widened(output, storage, "output"),
+        widened(grad_output, storage, "grad_output"), shape, output.dim(0).extent(), d);
+    grad_input(d.x, d.c, d.n) = stored(stages.grad_input(d.x, d.c, d.n), storage);
 
     auto dx = grad_input.output_buffer();
     apply_layout(config.layout, input, output, grad_output, dx);

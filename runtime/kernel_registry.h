@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "HalideRuntime.h"
+#include "dtypes.h"
 #include "lppool1d.h"
 
 #define LPPOOL_KERNEL_SIGNATURE_forward \
@@ -37,9 +38,11 @@
     LPPOOL_IF_CUDA(each(pass, variant, cuda, _cuda))       \
     LPPOOL_IF_OPENCL(each(pass, variant, opencl, _opencl))
 
-#define LPPOOL_DECLARE_KERNELS(pass, variant, device, suffix)                            \
-    extern "C" int lppool1d_##pass##_f32_##variant##suffix LPPOOL_KERNEL_SIGNATURE_##pass; \
-    extern "C" int lppool1d_##pass##_f64_##variant##suffix LPPOOL_KERNEL_SIGNATURE_##pass;
+#define LPPOOL_KERNEL_NAME(key, pass, variant, suffix) lppool1d_##pass##_##key##_##variant##suffix
+#define LPPOOL_DECLARE_KERNEL(key, code, bits, name, pass, variant, suffix) \
+    extern "C" int LPPOOL_KERNEL_NAME(key, pass, variant, suffix) LPPOOL_KERNEL_SIGNATURE_##pass;
+#define LPPOOL_DECLARE_KERNELS(pass, variant, device, suffix) \
+    LPPOOL_EACH_DTYPE(LPPOOL_DECLARE_KERNEL, pass, variant, suffix)
 #define LPPOOL_KERNEL(schedule, pass, variant, params) \
     LPPOOL_EACH_DEVICE_##schedule(LPPOOL_DECLARE_KERNELS, pass, variant)
 #include "kernels.def"
@@ -52,24 +55,30 @@ using BackwardKernel = int(*) LPPOOL_KERNEL_SIGNATURE_backward;
 
 enum class Pass { forward, backward };
 
-// One line of kernels.def on one device: its kernel per dtype (index 0 =
-// float32, 1 = float64) and the names errors call them by.
+// One line of kernels.def on one device: its kernel per dtype (in the order
+// of schedules/dtypes.def, detail::kDtypes) and the names errors call them by.
 struct RegisteredKernel {
     Device device;
     Pass pass;
     const char *variant;
-    ForwardKernel forward[2];    // null for a backward line
-    BackwardKernel backward[2];  // null for a forward line
-    const char *name[2];         // "f32_rows", "f64_rows_cuda", ...
+    ForwardKernel forward[kDtypeCount];    // null for a backward line
+    BackwardKernel backward[kDtypeCount];  // null for a forward line
+    const char *name[kDtypeCount];         // "f32_rows", "f64_rows_cuda", ...
 };
 
-#define LPPOOL_KERNEL_POINTERS_forward(f32, f64) {f32, f64}, {nullptr, nullptr}
-#define LPPOOL_KERNEL_POINTERS_backward(f32, f64) {nullptr, nullptr}, {f32, f64}
-#define LPPOOL_REGISTER_KERNELS(pass, variant, device, suffix)                               \
-    {Device::device, Pass::pass, #variant,                                                  \
-     LPPOOL_KERNEL_POINTERS_##pass(lppool1d_##pass##_f32_##variant##suffix,                 \
-                                   lppool1d_##pass##_f64_##variant##suffix),                \
-     {"f32_" #variant #suffix, "f64_" #variant #suffix}},
+#define LPPOOL_KERNEL_POINTER(key, code, bits, name, pass, variant, suffix) \
+    LPPOOL_KERNEL_NAME(key, pass, variant, suffix),
+#define LPPOOL_NULL_POINTER(key, code, bits, name, pass, variant, suffix) nullptr,
+#define LPPOOL_KERNEL_POINTERS_forward(variant, suffix)                                   \
+    {LPPOOL_EACH_DTYPE(LPPOOL_KERNEL_POINTER, forward, variant, suffix)},        \
+    {LPPOOL_EACH_DTYPE(LPPOOL_NULL_POINTER, forward, variant, suffix)}
+#define LPPOOL_KERNEL_POINTERS_backward(variant, suffix)                                  \
+    {LPPOOL_EACH_DTYPE(LPPOOL_NULL_POINTER, backward, variant, suffix)},         \
+    {LPPOOL_EACH_DTYPE(LPPOOL_KERNEL_POINTER, backward, variant, suffix)}
+#define LPPOOL_KERNEL_LABEL(key, code, bits, name, pass, variant, suffix) #key "_" #variant #suffix,
+#define LPPOOL_REGISTER_KERNELS(pass, variant, device, suffix)                     \
+    {Device::device, Pass::pass, #variant, LPPOOL_KERNEL_POINTERS_##pass(variant, suffix), \
+     {LPPOOL_EACH_DTYPE(LPPOOL_KERNEL_LABEL, pass, variant, suffix)}},
 inline constexpr RegisteredKernel kRegisteredKernels[] = {
 #define LPPOOL_KERNEL(schedule, pass, variant, params) \
     LPPOOL_EACH_DEVICE_##schedule(LPPOOL_REGISTER_KERNELS, pass, variant)
@@ -77,8 +86,11 @@ inline constexpr RegisteredKernel kRegisteredKernels[] = {
 #undef LPPOOL_KERNEL
 };
 #undef LPPOOL_REGISTER_KERNELS
+#undef LPPOOL_KERNEL_LABEL
 #undef LPPOOL_KERNEL_POINTERS_forward
 #undef LPPOOL_KERNEL_POINTERS_backward
+#undef LPPOOL_NULL_POINTER
+#undef LPPOOL_KERNEL_POINTER
 
 // The kernel of `variant` (a name kernel_variants.h returns) for a pass on a
 // device. Every name the rules return is a line of kernels.def; one that is
@@ -96,19 +108,25 @@ inline const RegisteredKernel &registered_kernel(Device device, Pass pass,
 
 // The staged GPU rows forward's gpu_tile_outputs per dtype, which the staging
 // rule needs (set by the build from each kernel's generator parameters,
-// tuned or not: LPPOOL_STAGING_TILE_<api>_<dtype>).
+// tuned or not: LPPOOL_STAGING_TILE_<api>_<dtype key>).
+#define LPPOOL_STAGING_TILE(key, code, bits, name, api) LPPOOL_STAGING_TILE_##api##_##key,
 inline int64_t staging_tile_outputs(Device device, int dtype) {
     switch (device) {
 #ifdef LPPOOL_WITH_CUDA
-    case Device::cuda:
-        return dtype == 0 ? LPPOOL_STAGING_TILE_cuda_f32 : LPPOOL_STAGING_TILE_cuda_f64;
+    case Device::cuda: {
+        constexpr int64_t tiles[] = {LPPOOL_EACH_DTYPE(LPPOOL_STAGING_TILE, cuda)};
+        return tiles[dtype];
+    }
 #endif
 #ifdef LPPOOL_WITH_OPENCL
-    case Device::opencl:
-        return dtype == 0 ? LPPOOL_STAGING_TILE_opencl_f32 : LPPOOL_STAGING_TILE_opencl_f64;
+    case Device::opencl: {
+        constexpr int64_t tiles[] = {LPPOOL_EACH_DTYPE(LPPOOL_STAGING_TILE, opencl)};
+        return tiles[dtype];
+    }
 #endif
     default: return 0;
     }
 }
+#undef LPPOOL_STAGING_TILE
 
 }  // namespace lppool::detail

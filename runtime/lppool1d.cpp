@@ -98,7 +98,13 @@ bool fold_rows_into_one(const PoolParams &params, std::array<Rank3, B> &views) {
     return true;
 }
 
-int dtype_index(const halide_buffer_t &x) { return x.type.bits == 64 ? 1 : 0; }
+// The buffers as the kernels declare them: 16-bit elements as their bit
+// patterns (detail::kernel_buffer_type). Call after the kernel is chosen.
+void as_kernel_buffers(std::initializer_list<halide_buffer_t *> buffers) {
+    for (halide_buffer_t *b : buffers) {
+        b->type = detail::kernel_buffer_type(b->type);
+    }
+}
 
 // A rank-3 view's rows (C and N) as one dimension of uniform stride, if
 // they are.
@@ -199,8 +205,8 @@ const RegisteredKernel &pick_kernel(Device device, Pass pass, const halide_buffe
     call.kernel_size = kernel_size;
     call.stride = stride;
     call.p = p;
-    call.element_bytes = x.type.bytes();
-    call.gpu_staging_tile = detail::staging_tile_outputs(device, dtype_index(x));
+    call.element_bytes = detail::compute_bytes(x.type);
+    call.gpu_staging_tile = detail::staging_tile_outputs(device, detail::dtype_index(x.type));
     return detail::registered_kernel(device, pass, variants::kernel_variant(call));
 }
 
@@ -378,8 +384,9 @@ void LPPool1d::launch_forward(halide_buffer_t &x3, halide_buffer_t &y3) const {
     const RegisteredKernel &k =
         pick_kernel(device_, Pass::forward, x3, is_channels_last({&x3, &y3}),
                     params_.kernel_size, params_.stride, params_.norm_type);
-    const int dtype = dtype_index(x3);
+    const int dtype = detail::dtype_index(x3.type);
     const int64_t length = x3.dim[0].extent;
+    as_kernel_buffers({&x3, &y3});
     detail::CallContext ctx;
     std::optional<detail::DeviceCall> transfers;
     start_transfers(transfers, device_, ctx, {&x3}, y3);
@@ -414,7 +421,8 @@ DLView from_dlpack(const DLTensor &t, const char *name) {
     char *data = static_cast<char *>(t.data);
     v.data = data == nullptr ? nullptr : reinterpret_cast<float *>(data + t.byte_offset);
     DLView out{detail::to_raw(v), 0, on_cuda};
-    out.view.buffer.type = t.dtype.bits == 64 ? halide_type_of<double>() : halide_type_of<float>();
+    const detail::DtypeEntry &dtype = detail::kDtypes[detail::dtype_index(t.dtype)];  // checked
+    out.view.buffer.type = halide_type_t(dtype.code, uint8_t(dtype.bits));
     if (on_cuda) {
         out.device_handle = reinterpret_cast<uint64_t>(out.view.buffer.host);
         out.view.buffer.host = nullptr;
@@ -469,7 +477,9 @@ int run_cpu_forward(const PoolParams &params, halide_buffer_t &x3, halide_buffer
         pick_kernel(Device::cpu, Pass::forward, x3, is_channels_last({&x3, &y3}),
                     params.kernel_size, params.stride, params.norm_type);
     const int64_t length = x3.dim[0].extent;
-    return k.forward[dtype_index(x3)](&ctx, &x3, params.norm_type,
+    const int dtype = detail::dtype_index(x3.type);
+    as_kernel_buffers({&x3, &y3});
+    return k.forward[dtype](&ctx, &x3, params.norm_type,
                                       clamp_to_length(params.kernel_size, length),
                                       clamp_to_length(params.stride, length), &y3);
 }
@@ -481,8 +491,9 @@ void LPPool1d::launch_backward(halide_buffer_t &x3, halide_buffer_t &y3, halide_
     const RegisteredKernel &k =
         pick_kernel(device_, Pass::backward, x3, is_channels_last({&x3, &y3, &dy3, &dx3}),
                     params_.kernel_size, params_.stride, params_.norm_type);
-    const int dtype = dtype_index(x3);
+    const int dtype = detail::dtype_index(x3.type);
     const int64_t length = x3.dim[0].extent;
+    as_kernel_buffers({&x3, &y3, &dy3, &dx3});
     detail::CallContext ctx;
     std::optional<detail::DeviceCall> transfers;
     start_transfers(transfers, device_, ctx, {&x3, &y3, &dy3}, dx3);
@@ -528,12 +539,15 @@ Halide::Runtime::Buffer<T> allocate_like(const halide_buffer_t &like, int64_t le
     return Halide::Runtime::Buffer<T>(sizes, order);
 }
 
-template RawView to_raw(const TensorView<float> &);
-template RawView to_raw(const TensorView<const float> &);
-template RawView to_raw(const TensorView<double> &);
-template RawView to_raw(const TensorView<const double> &);
-template Halide::Runtime::Buffer<float> allocate_like(const halide_buffer_t &, int64_t);
-template Halide::Runtime::Buffer<double> allocate_like(const halide_buffer_t &, int64_t);
+#define LPPOOL_INSTANTIATE_VIEWS(T)                                   \
+    template RawView to_raw(const TensorView<T> &);                   \
+    template RawView to_raw(const TensorView<const T> &);             \
+    template Halide::Runtime::Buffer<T> allocate_like(const halide_buffer_t &, int64_t);
+LPPOOL_INSTANTIATE_VIEWS(float)
+LPPOOL_INSTANTIATE_VIEWS(double)
+LPPOOL_INSTANTIATE_VIEWS(float16)
+LPPOOL_INSTANTIATE_VIEWS(bfloat16)
+#undef LPPOOL_INSTANTIATE_VIEWS
 
 }  // namespace detail
 }  // namespace lppool

@@ -8,7 +8,9 @@
 //  - TensorView<T>: a pointer with sizes and element strides in (N, C, L)
 //    order, for callers that do not use Halide types.
 // DLTensor (DLPack) is accepted as well, for tensors from other frameworks.
-// T is float or double. Invalid arguments throw std::invalid_argument and
+// T is float, double, lppool::float16 or lppool::bfloat16 (half_float.h;
+// the 16-bit types are computed in float32 and rounded once on store), the
+// same for every tensor of a call. Invalid arguments throw std::invalid_argument and
 // write nothing; a failure inside a kernel throws std::runtime_error with
 // Halide's message.
 //
@@ -33,6 +35,7 @@
 #include "HalideBuffer.h"
 #include "device.h"
 #include "dlpack/dlpack.h"
+#include "half_float.h"
 #include "shape_check.h"
 
 namespace lppool {
@@ -127,7 +130,7 @@ public:
                   const TensorView<W> &grad_x) const;
 
     // DLPack tensors (PyTorch, NumPy, CuPy, JAX...), (N, C, L) or (C, L), any
-    // strides, float32/float64, without copies. CPU tensors run on this
+    // strides, float32/float64/float16/bfloat16, without copies. CPU tensors run on this
     // pool's device; CUDA tensors (all of them on one device) run on CUDA
     // even from a CPU pool. Other dtypes or devices throw
     // std::invalid_argument (lppool::unsupported_dtype for a dtype).
@@ -226,9 +229,10 @@ DeviceView to_device_view(const TensorView<T> &v) {
 
 template <typename T>
 void require_float_type() {
-    static_assert(std::is_same_v<std::remove_const_t<T>, float> ||
-                      std::is_same_v<std::remove_const_t<T>, double>,
-                  "LPPool1d supports float and double tensors");
+    using E = std::remove_const_t<T>;
+    static_assert(std::is_same_v<E, float> || std::is_same_v<E, double> ||
+                      std::is_same_v<E, float16> || std::is_same_v<E, bfloat16>,
+                  "LPPool1d supports float, double, lppool::float16 and lppool::bfloat16 tensors");
 }
 
 }  // namespace detail

@@ -8,6 +8,8 @@
 #include <utility>
 #include <vector>
 
+#include "dtypes.h"
+
 namespace lppool {
 namespace {
 
@@ -47,18 +49,14 @@ void check_rank(const std::string &name, int rank) {
     }
 }
 
-// Whether the kernels take a float of `bits` bits in `lanes` lanes: the one
-// statement of the dtype rule, for Halide's and DLPack's type descriptions.
-bool supported_float(bool is_float, int bits, int lanes) {
-    return is_float && (bits == 32 || bits == 64) && lanes == 1;
-}
+// "; supported: float32, float64, float16 and bfloat16" (schedules/dtypes.def).
+std::string supported_dtypes() { return "; supported: " + detail::supported_dtype_names(); }
 
 // Checks one buffer on its own: supported dtype, rank, non-empty, memory
 // (host or device), and every element offset within 32-bit indexing.
 void check_buffer(const char *name, const halide_buffer_t &b) {
-    if (!supported_float(b.type.code == halide_type_float, b.type.bits, b.type.lanes)) {
-        fail_dtype(std::string(name) + " has dtype " + describe_type(b.type) +
-                   "; only float32 and float64 are supported");
+    if (detail::dtype_index(b.type) < 0) {
+        fail_dtype(std::string(name) + " has dtype " + describe_type(b.type) + supported_dtypes());
     }
     check_rank(name, b.dimensions);
     if (b.host == nullptr && b.device == 0) {
@@ -278,9 +276,8 @@ std::string describe_dlpack_type(const DLDataType &t) {
 
 bool check_dlpack(const DLTensor &t, const char *name) {
     const std::string what = std::string("DLPack tensor ") + name;
-    if (!supported_float(t.dtype.code == kDLFloat, t.dtype.bits, t.dtype.lanes)) {
-        fail_dtype(what + " has dtype " + describe_dlpack_type(t.dtype) +
-                   "; only float32 and float64 are supported");
+    if (detail::dtype_index(t.dtype) < 0) {
+        fail_dtype(what + " has dtype " + describe_dlpack_type(t.dtype) + supported_dtypes());
     }
     check_rank(what, t.ndim);
     const bool on_cuda = t.device.device_type == kDLCUDA;
@@ -358,10 +355,11 @@ void check_stream_params(const PoolParams &params, int channels, int64_t max_blo
 }
 
 std::string describe_type(const halide_type_t &type) {
-    const char *code = type.code == halide_type_float  ? "float"
-                       : type.code == halide_type_int  ? "int"
-                       : type.code == halide_type_uint ? "uint"
-                                                       : "handle";
+    const char *code = type.code == halide_type_float    ? "float"
+                       : type.code == halide_type_bfloat ? "bfloat"
+                       : type.code == halide_type_int    ? "int"
+                       : type.code == halide_type_uint   ? "uint"
+                                                         : "handle";
     return type_name(code, type.bits, type.lanes);
 }
 

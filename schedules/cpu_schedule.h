@@ -143,9 +143,13 @@ inline void specialize_gradient_powers(Halide::Stage stage, const Halide::Expr &
     }
 }
 
+// Lanes of the type `f` computes in: a 16-bit output (half_storage.h) is
+// computed in float32.
 inline int cpu_vector_width(const Halide::Func &f, const Halide::Target &target,
                             const CpuKnobs &knobs) {
-    return target.natural_vector_size(f.output_types()[0]) * knobs.vector_multiple;
+    const Halide::Type t = f.output_types()[0];
+    return target.natural_vector_size(t.bits() < 32 ? Halide::Float(32) : t) *
+           knobs.vector_multiple;
 }
 
 // Split of a row-level stage along x: tasks of about `long_chunk_outputs` (the

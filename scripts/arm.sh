@@ -40,14 +40,19 @@ gen() {  # name generator params...
 registry_cpu_kernels() {  # pass|variant|params per line
   sed -n 's/^LPPOOL_KERNEL(cpu, \([a-z]*\), \([a-z_0-9]*\), "\([^"]*\)")$/\1|\2|\3/p' schedules/kernels.def
 }
+registry_dtypes() {  # the keys of schedules/dtypes.def, one per line
+  sed -n 's/^ *X(\([a-z0-9]*\), .*/\1/p' schedules/dtypes.def
+}
 generate_kernels() {
   local dtype pass variant params count=0
-  for dtype in f32 f64; do
+  while read -r dtype; do
     while IFS='|' read -r pass variant params; do
       # shellcheck disable=SC2086  # params: one generator parameter per word
       gen "lppool1d_${pass}_${dtype}_${variant}" "lppool1d_${pass}_${dtype}" $params
       count=$((count + 1))
     done < <(registry_cpu_kernels)
+  done < <(registry_dtypes)
+  for dtype in f32 f64; do
     gen "lppool1d_backward_autodiff_${dtype}" "lppool1d_backward_autodiff_${dtype}"
   done
   [ "$count" -ge 2 ] || { echo "arm: no CPU kernels read from schedules/kernels.def" >&2; return 1; }

@@ -4,8 +4,9 @@
     algorithm/             Halide, and algorithm/
     schedules/             Halide, algorithm/, schedules/
     generators/            Halide, algorithm/, schedules/, generators/
-    runtime/               algorithm/power_cases.h, schedules/kernels.def (plain
-                           data), runtime/, generated kernel headers, the Halide
+    runtime/               algorithm/power_cases.h, schedules/kernels.def and
+                           schedules/dtypes.def (plain data), runtime/,
+                           generated kernel headers, the Halide
                            runtime headers, DLPack; never Halide.h
     tools/tune/            all of the above and common/, never tests/ or bench/
 
@@ -31,7 +32,8 @@ allowed = {
     "algorithm": {"algorithm", "Halide.h"},
     "schedules": {"algorithm", "schedules", "Halide.h"},
     "generators": {"algorithm", "schedules", "generators", "Halide.h"},
-    "runtime": {"runtime", "power_cases.h", "kernels.def", "generated", "halide_runtime", "external"},
+    "runtime": {"runtime", "power_cases.h", "kernels.def", "dtypes.def", "generated", "halide_runtime",
+                "external"},
     "tools/tune": {"algorithm", "schedules", "generators", "runtime", "common", "tools/tune",
                    "Halide.h", "halide_runtime", "external"},
 }
@@ -51,7 +53,7 @@ for folder, ok in allowed.items():
                 kind = "Halide.h"
             elif base in halide_runtime:
                 kind = "halide_runtime"
-            elif base in ("power_cases.h", "kernels.def") and folder == "runtime":
+            elif base in ("power_cases.h", "kernels.def", "dtypes.def") and folder == "runtime":
                 kind = base
             elif base in where:
                 kind = where[base]

@@ -20,7 +20,7 @@ void check_forward_case(Layout layout, int rank, double p, int64_t K, int64_t S,
     const int64_t out_len = reference::output_length(L, K, S, ceil_mode);
     INFO(layout_name(layout) << " rank=" << rank << " p=" << p << " K=" << K << " S=" << S
                              << " ceil=" << ceil_mode << " L=" << L << " view=" << use_view
-                             << " dtype=" << (sizeof(T) == 4 ? "f32" : "f64")
+                             << " dtype=" << dtype_name<T>()
                              << " device=" << lppool::device_name(device));
     REQUIRE(pool.output_length(L) == out_len);
     auto x = make_tensor<T>(layout, rank, N, C, L);
@@ -40,7 +40,9 @@ void check_forward_case(Layout layout, int rank, double p, int64_t K, int64_t S,
 // error by about p - 1, so the float32 bound grows with p.
 template <typename T>
 double backward_tolerance(double p) {
-    return forward_tolerance<T>() * std::max(1.0, std::fabs(p - 1));
+    const double compute = std::is_same_v<T, double> ? forward_tolerance<double>()
+                                                     : forward_tolerance<float>();
+    return compute * std::max(1.0, std::fabs(p - 1)) + rounding_tolerance<T>();
 }
 
 template <typename T>
@@ -52,7 +54,7 @@ void check_backward_case(Layout layout, int rank, double p, int64_t K, int64_t S
     const int64_t out_len = pool.output_length(L);
     INFO(layout_name(layout) << " rank=" << rank << " p=" << p << " K=" << K << " S=" << S
                              << " ceil=" << ceil_mode << " L=" << L << " view=" << use_view
-                             << " dtype=" << (sizeof(T) == 4 ? "f32" : "f64")
+                             << " dtype=" << dtype_name<T>()
                              << " device=" << lppool::device_name(device));
     auto x = make_tensor<T>(layout, rank, N, C, L);
     fill_random(x, rng);
@@ -81,6 +83,31 @@ inline int check_forward_grid(lppool::Device device, std::mt19937 &rng) {
         } else {
             check_forward_case<double>(g.layout, g.rank, g.p, g.K, g.S, g.ceil_mode, g.L, rng,
                                        g.use_view, device);
+        }
+    });
+}
+
+// The grid in float16 (even cases) and bfloat16 (odd ones).
+inline int check_half_forward_grid(lppool::Device device, std::mt19937 &rng) {
+    return for_each_grid_case([&](const GridCase &g) {
+        if (g.f32) {
+            check_forward_case<lppool::bfloat16>(g.layout, g.rank, g.p, g.K, g.S, g.ceil_mode, g.L,
+                                                 rng, g.use_view, device);
+        } else {
+            check_forward_case<lppool::float16>(g.layout, g.rank, g.p, g.K, g.S, g.ceil_mode, g.L,
+                                                rng, g.use_view, device);
+        }
+    });
+}
+
+inline int check_half_backward_grid(lppool::Device device, std::mt19937 &rng) {
+    return for_each_grid_case([&](const GridCase &g) {
+        if (g.f32) {
+            check_backward_case<lppool::bfloat16>(g.layout, g.rank, g.p, g.K, g.S, g.ceil_mode,
+                                                  g.L, rng, g.use_view, device);
+        } else {
+            check_backward_case<lppool::float16>(g.layout, g.rank, g.p, g.K, g.S, g.ceil_mode, g.L,
+                                                 rng, g.use_view, device);
         }
     });
 }

@@ -11,8 +11,9 @@ trap 'rm -rf "$work"' EXIT
 prefix="$work/prefix"
 
 cmake --install "$build" --prefix "$prefix" > "$work/install.log"
-echo "installed tree:"
-(cd "$prefix" && find . -type f | sort | sed 's/^/  /' | head -60)
+(cd "$prefix" && find . -type f | sort) > "$work/installed.txt"
+echo "installed tree ($(wc -l < "$work/installed.txt") files, the first 60):"
+head -n 60 "$work/installed.txt" | sed 's/^/  /'  # head reads a file: no SIGPIPE under pipefail
 
 cp -r "$source/examples/consumer" "$work/consumer"   # outside the source tree
 cmake -S "$work/consumer" -B "$work/consumer-build" -G Ninja -DCMAKE_BUILD_TYPE=Release \

@@ -145,6 +145,12 @@ TEST_CASE("backward matches the float64 reference over the grid", "[backward][gr
     CHECK(test::check_backward_grid(lppool::Device::cpu, rng) == test::kGridCases);
 }
 
+TEST_CASE("backward in float16 and bfloat16 matches the float64 reference over the grid",
+          "[backward][grid][half]") {
+    std::mt19937 rng(8765);
+    CHECK(test::check_half_backward_grid(lppool::Device::cpu, rng) == test::kGridCases);
+}
+
 TEST_CASE("backward: parallel paths (many rows, one long row)", "[backward]") {
     std::mt19937 rng(8);
     for (Layout layout : {Layout::NCL, Layout::NLC, Layout::Strided}) {

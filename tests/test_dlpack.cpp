@@ -90,13 +90,17 @@ TEST_CASE("DLPack: unsupported dtypes, ranks and devices are rejected", "[dlpack
 
     DLTensor bad = x;
     bad.dtype = {kDLInt, 32, 1};
-    CHECK_THROWS_WITH(pool.forward(bad, y), Contains("dtype int32; only float32 and float64"));
+    const std::string supported = "; supported: float32, float64, float16 and bfloat16";
+    CHECK_THROWS_WITH(pool.forward(bad, y), Contains("dtype int32" + supported));
     CHECK_THROWS_AS(pool.forward(bad, y), lppool::unsupported_dtype);
     CHECK_THROWS_AS(pool.output_shape(bad), lppool::unsupported_dtype);
-    bad.dtype = {kDLBfloat, 16, 1};
-    CHECK_THROWS_WITH(pool.forward(bad, y), Contains("dtype bfloat16; only float32 and float64"));
-    bad.dtype = {kDLFloat, 16, 1};
+    bad.dtype = {kDLBfloat, 32, 1};
+    CHECK_THROWS_WITH(pool.forward(bad, y), Contains("dtype bfloat32" + supported));
+    bad.dtype = {kDLFloat, 8, 1};
     CHECK_THROWS_AS(pool.forward(bad, y), std::invalid_argument);
+    // A supported dtype that is not y's: mixed.
+    bad.dtype = {kDLFloat, 16, 1};
+    CHECK_THROWS_WITH(pool.forward(bad, y), Contains("y has dtype float32 but x has float16"));
     bad.dtype = {kDLFloat, 32, 4};
     CHECK_THROWS_AS(pool.forward(bad, y), std::invalid_argument);
     bad = x;

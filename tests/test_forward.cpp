@@ -86,6 +86,12 @@ TEST_CASE("forward matches the float64 reference over the grid", "[forward][grid
     CHECK(test::check_forward_grid(lppool::Device::cpu, rng) == test::kGridCases);
 }
 
+TEST_CASE("forward in float16 and bfloat16 matches the float64 reference over the grid",
+          "[forward][grid][half]") {
+    std::mt19937 rng(5678);
+    CHECK(test::check_half_forward_grid(lppool::Device::cpu, rng) == test::kGridCases);
+}
+
 TEST_CASE("forward: every layout, rank and dtype on one shape", "[forward]") {
     std::mt19937 rng(99);
     for (Layout layout : {Layout::NCL, Layout::NLC, Layout::Strided}) {

@@ -159,6 +159,13 @@ TEST_CASE("GPU: backward matches the float64 reference over the grid", "[gpu][gr
     CHECK(test::check_backward_grid(kDevice, rng) == test::kGridCases);
 }
 
+TEST_CASE("GPU: float16 and bfloat16 match the float64 reference over the grid",
+          "[gpu][grid][half]") {
+    std::mt19937 rng(5678);
+    CHECK(test::check_half_forward_grid(kDevice, rng) == test::kGridCases);
+    CHECK(test::check_half_backward_grid(kDevice, rng) == test::kGridCases);
+}
+
 TEST_CASE("GPU: windows too wide to stage take the unstaged kernel", "[gpu]") {
     std::mt19937 rng(64);
     int cases = 0;

@@ -6,7 +6,9 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
+#include <type_traits>
 #include <random>
 #include <string>
 #include <vector>
@@ -46,6 +48,63 @@ void for_each_value(Halide::Runtime::Buffer<T> &b, Fn &&fn) {
 template <typename T, typename Value>
 void fill(Halide::Runtime::Buffer<T> &b, Value value) {
     for_each_value(b, [&](T &v) { v = T(value); });
+}
+
+// Element types: every dtype the kernels take (schedules/dtypes.def), as the
+// tests convert, name and compare them.
+inline double to_double(float v) { return v; }
+inline double to_double(double v) { return v; }
+inline double to_double(lppool::float16 v) { return lppool::to_float(v); }
+inline double to_double(lppool::bfloat16 v) { return lppool::to_float(v); }
+
+template <typename T>
+T from_double(double v) {
+    if constexpr (std::is_same_v<T, lppool::float16>) {
+        return lppool::to_float16(float(v));
+    } else if constexpr (std::is_same_v<T, lppool::bfloat16>) {
+        return lppool::to_bfloat16(float(v));
+    } else {
+        return T(v);
+    }
+}
+
+template <typename T>
+constexpr bool is_half() {
+    return std::is_same_v<T, lppool::float16> || std::is_same_v<T, lppool::bfloat16>;
+}
+
+template <typename T>
+const char *dtype_name() {
+    if constexpr (std::is_same_v<T, float>) return "f32";
+    if constexpr (std::is_same_v<T, double>) return "f64";
+    if constexpr (std::is_same_v<T, lppool::float16>) return "f16";
+    return "bf16";
+}
+
+// The smallest normal value of T.
+template <typename T>
+double min_normal() {
+    if constexpr (std::is_same_v<T, lppool::float16>) {
+        return 0x1p-14;
+    } else if constexpr (std::is_same_v<T, lppool::bfloat16>) {
+        return std::numeric_limits<float>::min();
+    } else {
+        return std::numeric_limits<T>::min();
+    }
+}
+
+// One rounding to T, relative (its unit roundoff); 0 for the types the
+// kernels compute in.
+template <typename T>
+constexpr double rounding_tolerance() {
+    if constexpr (std::is_same_v<T, lppool::float16>) return 0x1p-11;
+    if constexpr (std::is_same_v<T, lppool::bfloat16>) return 0x1p-8;
+    return 0;
+}
+
+template <typename T>
+bool same_bits(const T &a, const T &b) {
+    return std::memcmp(&a, &b, sizeof(T)) == 0;
 }
 
 enum class Layout { NCL, NLC, Strided };
@@ -93,14 +152,14 @@ struct Tensor {
         reference::Tensor r(N, C, L);
         for (int64_t n = 0; n < N; n++)
             for (int64_t c = 0; c < C; c++)
-                for (int64_t l = 0; l < L; l++) r.at(n, c, l) = at(n, c, l);
+                for (int64_t l = 0; l < L; l++) r.at(n, c, l) = to_double(at(n, c, l));
         return r;
     }
 };
 
 template <typename T>
-constexpr T sentinel() {
-    return T(-12345.5);
+T sentinel() {
+    return from_double<T>(-12345.5);
 }
 
 template <typename T>
@@ -141,7 +200,7 @@ void fill_random(Tensor<T> &t, std::mt19937 &rng, double lo = -2.0, double hi = 
     std::uniform_real_distribution<double> dist(lo, hi);
     for (int64_t n = 0; n < t.N; n++)
         for (int64_t c = 0; c < t.C; c++)
-            for (int64_t l = 0; l < t.L; l++) t.at(n, c, l) = T(dist(rng));
+            for (int64_t l = 0; l < t.L; l++) t.at(n, c, l) = from_double<T>(dist(rng));
 }
 
 // Values whose magnitude is in [lo, hi] with a random sign.
@@ -151,13 +210,15 @@ void fill_random_magnitudes(Tensor<T> &t, std::mt19937 &rng, double lo, double h
     std::bernoulli_distribution negative(0.5);
     for (int64_t n = 0; n < t.N; n++)
         for (int64_t c = 0; c < t.C; c++)
-            for (int64_t l = 0; l < t.L; l++) t.at(n, c, l) = T(negative(rng) ? -dist(rng) : dist(rng));
+            for (int64_t l = 0; l < t.L; l++)
+                t.at(n, c, l) = from_double<T>(negative(rng) ? -dist(rng) : dist(rng));
 }
 
-// docs/semantics.md: float32 relative error <= 1e-5 (K <= 64), float64 <= 1e-12.
+// docs/semantics.md: float32 relative error <= 1e-5 (K <= 64), float64 <=
+// 1e-12; float16 and bfloat16: float32's, then one rounding to the type.
 template <typename T>
 constexpr double forward_tolerance() {
-    return std::is_same_v<T, float> ? 1e-5 : 1e-12;
+    return std::is_same_v<T, double> ? 1e-12 : 1e-5 + rounding_tolerance<T>();
 }
 
 // Relative closeness with NaN == NaN and inf == inf of the same sign.
@@ -184,9 +245,11 @@ void require_matches(const Tensor<T> &got, const reference::Tensor &want, double
                 const reference::real w = want.at(n, c, l);
                 const reference::real s = scale ? scale->at(n, c, l) : std::fabs(w);
                 // Results near the dtype's normal range are compared absolutely:
-                // kernels may flush subnormal terms to zero.
-                const reference::real floor = 16 * std::numeric_limits<T>::min() / rel;
-                const reference::real g = got.at(n, c, l);
+                // kernels may flush subnormal terms to zero (float16's
+                // subnormals are computed as float32 normals: one rounding).
+                const reference::real floor =
+                    std::is_same_v<T, lppool::float16> ? min_normal<T>() : 16 * min_normal<T>() / rel;
+                const reference::real g = to_double(got.at(n, c, l));
                 if (!close(g, w, rel, std::max(s, floor))) {
                     FAIL("element (n=" << n << ", c=" << c << ", l=" << l << "): got " << double(g)
                                        << ", want " << double(w) << " (scale " << double(s)
@@ -196,7 +259,7 @@ void require_matches(const Tensor<T> &got, const reference::Tensor &want, double
         }
     }
     for (size_t i = 0; i < got.storage.size(); i++) {
-        if (!is_element[i] && !(got.storage[i] == sentinel<T>())) {
+        if (!is_element[i] && !same_bits(got.storage[i], sentinel<T>())) {
             FAIL("storage index " << i << " outside the tensor was written");
         }
     }

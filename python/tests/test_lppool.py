@@ -140,17 +140,85 @@ def test_bad_arguments_raise():
         lppool.lp_pool1d(x, 2.0, 2, -1)
     with pytest.raises(ValueError, match="too short"):
         lppool.lp_pool1d(x, 2.0, 9)
-    with pytest.raises(TypeError, match="int32; only float32 and float64"):
+    supported = "supported: float32, float64, float16 and bfloat16"
+    with pytest.raises(TypeError, match="int32; " + supported):
         lppool.lp_pool1d(torch.ones(1, 2, 8, dtype=torch.int32), 2.0, 2)
-    with pytest.raises(TypeError, match="bfloat16; only float32 and float64"):
-        lppool.lp_pool1d(torch.ones(1, 2, 8, dtype=torch.bfloat16), 2.0, 2)
+    with pytest.raises(TypeError, match="complex64; " + supported):
+        lppool.lp_pool1d(torch.ones(1, 2, 8, dtype=torch.complex64), 2.0, 2)
     with pytest.raises(TypeError, match="torch.bool"):
         lppool.lp_pool1d(torch.ones(1, 2, 8, dtype=torch.bool), 2.0, 2)
     with pytest.raises(ValueError, match=r"rank 2 \(C, L\) or 3 \(N, C, L\), got rank 4"):
         lppool.lp_pool1d(torch.ones(1, 1, 2, 8), 2.0, 2)
     with pytest.raises(ValueError, match="got rank 1"):
         lppool.LPPool1d(2.0, 2)(torch.ones(8))
-    with pytest.raises(TypeError, match="int64; only float32 and float64"):
+    with pytest.raises(TypeError, match="int64; " + supported):
         lppool.lp_pool1d(np.ones((2, 8), dtype=np.int64), 2.0, 2)
     with pytest.raises(ValueError, match="too short"):
         lppool.lp_pool1d(np.ones((2, 3), dtype=np.float32), 2.0, 4)
+
+
+HALF_TYPES = [(torch.float16, 2.0 ** -11), (torch.bfloat16, 2.0 ** -8)]
+
+
+@pytest.mark.parametrize("dtype,unit", HALF_TYPES)
+@pytest.mark.parametrize("p,K,S", [(2.0, 4, 4), (1.0, 3, 1), (2.5, 5, 2), (3.0, 16, 1), (0.5, 4, 4)])
+def test_half_forward_is_one_rounding_of_the_float64_result(dtype, unit, p, K, S):
+    x = away_from_zero((2, 16, 301), dtype=torch.float64, seed=K * 7 + S).to(dtype)
+    y = lppool.lp_pool1d(x, p, K, S)
+    assert y.dtype == dtype
+    want = lppool.lp_pool1d(x.double(), p, K, S)
+    assert torch.all((y.double() - want).abs() <= (unit + 1e-5) * want.abs())
+
+
+def _backward_kernel(pool, x, y, grad_y):
+    """dL/dx from the backward kernel alone, for given x, y and grad_y."""
+    grad_x = torch.empty_like(x)
+    pool.backward(*(lppool._capsule(t) for t in (x, y, grad_y, grad_x)))
+    return grad_x
+
+
+@pytest.mark.parametrize("dtype,unit", HALF_TYPES)
+@pytest.mark.parametrize("p,K,S", [(2.0, 4, 4), (1.5, 3, 1), (2.5, 5, 2), (0.5, 4, 4)])
+def test_half_backward_is_one_rounding_of_the_float32_backward(dtype, unit, p, K, S):
+    x = away_from_zero((2, 8, 157), dtype=torch.float64, seed=K + S).to(dtype).requires_grad_()
+    y = lppool.lp_pool1d(x, p, K, S)
+    grad_y = away_from_zero(y.shape, seed=3).to(dtype)
+    y.backward(grad_y)
+    assert x.grad.dtype == dtype
+    # The float32 backward of the same rounded x, y and grad_y.
+    pool = lppool._make_pool(p, K, S, False)
+    want = _backward_kernel(pool, x.detach().float(), y.detach().float(), grad_y.float())
+    assert torch.all((x.grad.float() - want).abs() <= unit * want.abs() + 1e-30)
+
+
+def test_half_inside_autocast_trains_like_float32():
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Conv1d(2, 8, 5, padding=2), lppool.LPPool1d(2.0, 4),
+                                torch.nn.Conv1d(8, 4, 3, padding=1), lppool.LPPool1d(3.0, 3, 1),
+                                torch.nn.Flatten(), torch.nn.LazyLinear(1))
+    x = torch.randn(4, 2, 64)
+    reference = model(x).sum()  # float32, and materializes the lazy layer
+    reference.backward()
+    grads32 = [p.grad.clone() for p in model.parameters()]
+    model.zero_grad()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        pooled = model[1](model[0](x))
+        assert pooled.dtype == torch.bfloat16  # the convolution ran in bfloat16, and so did we
+        out = model(x).sum()
+    out.backward()
+    assert abs(out.item() - reference.item()) <= 0.05 * abs(reference.item()) + 0.05
+    for p, g32 in zip(model.parameters(), grads32):
+        assert p.grad.dtype == torch.float32 and torch.isfinite(p.grad).all()
+        assert torch.allclose(p.grad, g32, rtol=0.1, atol=0.05 * g32.abs().max().item())
+
+
+def test_mixed_dtypes_raise_type_error():
+    pool = lppool._make_pool(2.0, 4, None, False)
+    x = torch.ones(1, 2, 8, dtype=torch.float16)
+    y = torch.empty(1, 2, 2, dtype=torch.float32)
+    with pytest.raises(TypeError, match="y has dtype float32 but x has float16"):
+        pool.forward(lppool._capsule(x), lppool._capsule(y))
+    y = torch.full((1, 2, 2), 7.0, dtype=torch.bfloat16)
+    with pytest.raises(TypeError, match="y has dtype bfloat16 but x has float16"):
+        pool.forward(lppool._capsule(x), lppool._capsule(y))
+    assert torch.all(y == 7.0)

@@ -141,6 +141,9 @@ inline TuneShape parse_shape(const std::string &spec) {
 inline std::vector<TuneShape> benchmark_shapes() {
     std::vector<TuneShape> shapes;
     for (const auto &c : lppool_bench::cases()) {
+        if (c.half != lppool_bench::Half::none) {
+            continue;  // lppool-tune measures float32 and float64 kernels
+        }
         TuneShape s;
         s.N = c.N, s.C = c.C, s.L = c.L, s.K = c.K, s.S = c.S, s.p = c.p;
         s.f64 = c.f64, s.channels_last = c.channels_last, s.backward = c.backward;
