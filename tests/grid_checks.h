@@ -74,54 +74,40 @@ void check_backward_case(Layout layout, int rank, double p, int64_t K, int64_t S
     require_matches(dx, want.grad_x, backward_tolerance<T>(p), &want.magnitude);
 }
 
-// The whole grid on one device; returns the number of cases run.
-inline int check_forward_grid(lppool::Device device, std::mt19937 &rng) {
+// The whole grid on one device, each case in A where GridCase::f32 is set
+// and in B elsewhere; returns the number of cases run.
+template <typename A, typename B, bool kBackward>
+int check_grid(lppool::Device device, std::mt19937 &rng) {
     return for_each_grid_case([&](const GridCase &g) {
-        if (g.f32) {
-            check_forward_case<float>(g.layout, g.rank, g.p, g.K, g.S, g.ceil_mode, g.L, rng,
-                                      g.use_view, device);
-        } else {
-            check_forward_case<double>(g.layout, g.rank, g.p, g.K, g.S, g.ceil_mode, g.L, rng,
+        auto run = [&](auto zero) {
+            using T = decltype(zero);
+            if constexpr (kBackward) {
+                check_backward_case<T>(g.layout, g.rank, g.p, g.K, g.S, g.ceil_mode, g.L, rng,
                                        g.use_view, device);
-        }
+            } else {
+                check_forward_case<T>(g.layout, g.rank, g.p, g.K, g.S, g.ceil_mode, g.L, rng,
+                                      g.use_view, device);
+            }
+        };
+        g.f32 ? run(A{}) : run(B{});
     });
 }
 
-// The grid in float16 (even cases) and bfloat16 (odd ones).
-inline int check_half_forward_grid(lppool::Device device, std::mt19937 &rng) {
-    return for_each_grid_case([&](const GridCase &g) {
-        if (g.f32) {
-            check_forward_case<lppool::bfloat16>(g.layout, g.rank, g.p, g.K, g.S, g.ceil_mode, g.L,
-                                                 rng, g.use_view, device);
-        } else {
-            check_forward_case<lppool::float16>(g.layout, g.rank, g.p, g.K, g.S, g.ceil_mode, g.L,
-                                                rng, g.use_view, device);
-        }
-    });
-}
-
-inline int check_half_backward_grid(lppool::Device device, std::mt19937 &rng) {
-    return for_each_grid_case([&](const GridCase &g) {
-        if (g.f32) {
-            check_backward_case<lppool::bfloat16>(g.layout, g.rank, g.p, g.K, g.S, g.ceil_mode,
-                                                  g.L, rng, g.use_view, device);
-        } else {
-            check_backward_case<lppool::float16>(g.layout, g.rank, g.p, g.K, g.S, g.ceil_mode, g.L,
-                                                 rng, g.use_view, device);
-        }
-    });
+inline int check_forward_grid(lppool::Device device, std::mt19937 &rng) {
+    return check_grid<float, double, false>(device, rng);
 }
 
 inline int check_backward_grid(lppool::Device device, std::mt19937 &rng) {
-    return for_each_grid_case([&](const GridCase &g) {
-        if (g.f32) {
-            check_backward_case<float>(g.layout, g.rank, g.p, g.K, g.S, g.ceil_mode, g.L, rng,
-                                       g.use_view, device);
-        } else {
-            check_backward_case<double>(g.layout, g.rank, g.p, g.K, g.S, g.ceil_mode, g.L, rng,
-                                        g.use_view, device);
-        }
-    });
+    return check_grid<float, double, true>(device, rng);
+}
+
+// The grid in bfloat16 (the cases float32 takes above) and float16.
+inline int check_half_forward_grid(lppool::Device device, std::mt19937 &rng) {
+    return check_grid<lppool::bfloat16, lppool::float16, false>(device, rng);
+}
+
+inline int check_half_backward_grid(lppool::Device device, std::mt19937 &rng) {
+    return check_grid<lppool::bfloat16, lppool::float16, true>(device, rng);
 }
 
 }  // namespace test
