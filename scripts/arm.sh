@@ -72,8 +72,8 @@ cxx=(aarch64-linux-gnu-g++ -std=c++17 -O2 -static -pthread -I runtime -I algorit
 runtime_sources=(runtime/lppool1d.cpp runtime/lppool1d_stream.cpp runtime/shape_check.cpp runtime/device.cpp
                  runtime/call_context.cpp runtime/block_cache.cpp)
 # Longest under qemu first (run_suites starts them in this order).
-suites=(test_numerics test_forward test_backward test_reliability test_stream test_errors test_dlpack
-        test_block_cache)
+suites=(test_numerics test_forward test_backward test_reliability test_half test_stream test_errors
+        test_dlpack test_block_cache)
 build_suites() {
   local objects=()
   for source in "${runtime_sources[@]}" tests/test_main.cpp; do

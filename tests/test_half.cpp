@@ -18,6 +18,13 @@ using test::Layout;
 
 namespace {
 
+// The compiler's IEEE half: GCC 12 has _Float16 on x86-64 and __fp16 on AArch64.
+#if defined(__aarch64__)
+using CompilerHalf = __fp16;
+#else
+using CompilerHalf = _Float16;
+#endif
+
 // The bfloat16 nearest f by distances in double, ties to the even pattern
 // (independent of half_float.h's integer rounding). 0x7f80 stands for 2^128,
 // the next step past the largest finite value, as IEEE rounding counts it.
@@ -75,9 +82,9 @@ std::vector<float> rounding_probes(bool bfloat) {
 
 }  // namespace
 
-TEST_CASE("float16: widening and rounding match the compiler's _Float16", "[half]") {
+TEST_CASE("float16: widening and rounding match the compiler's half type", "[half]") {
     for (uint32_t bits = 0; bits < 0x10000u; bits++) {
-        _Float16 h;
+        CompilerHalf h;
         const uint16_t b = uint16_t(bits);
         std::memcpy(&h, &b, sizeof h);
         const float want = float(h), got = lppool::to_float(lppool::float16{b});
@@ -89,7 +96,7 @@ TEST_CASE("float16: widening and rounding match the compiler's _Float16", "[half
         }
     }
     for (float f : rounding_probes(false)) {
-        const _Float16 h = _Float16(f);
+        const CompilerHalf h = CompilerHalf(f);
         uint16_t want;
         std::memcpy(&want, &h, sizeof want);
         const uint16_t got = lppool::to_float16(f).bits;
