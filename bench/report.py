@@ -118,8 +118,9 @@ def main(bench_json, torch_json, out_dir, commit):
             torch_entry = torch_results.get(torch_key)
             # For (h), our backward alone against PyTorch's forward+backward.
             torch_ms = None
-            if torch_entry:
-                torch_ms = torch_entry["forward_backward" if case.startswith("h_") else "forward"]["min_ms"]
+            torch_kind = "forward_backward" if case.startswith("h_") else "forward"
+            if torch_entry and torch_kind in torch_entry:  # absent: PyTorch cannot run the dtype
+                torch_ms = torch_entry[torch_kind]["min_ms"]
             rows.append(dict(case=case, threads=threads, ours=ours, roof_ms=roof_ms, copy_ms=copy_ms,
                              floor=floor, plain=plain, adams=adams, torch_ms=torch_ms))
 
@@ -189,10 +190,13 @@ def main(bench_json, torch_json, out_dir, commit):
                      "| torch fwd+bwd | ×torch |")
         lines.append("|---|---|---|---|---|---|---|---|---|")
         for case, threads, e, ours in python_rows:
-            pf, tf = e["python_forward"]["min_ms"], e["forward"]["min_ms"]
-            pfb, tfb = e["python_forward_backward"]["min_ms"], e["forward_backward"]["min_ms"]
+            pf, pfb = e["python_forward"]["min_ms"], e["python_forward_backward"]["min_ms"]
+            # PyTorch's timings are absent where its CPU pooling lacks the dtype.
+            tf = e["forward"]["min_ms"] if "forward" in e else None
+            tfb = e["forward_backward"]["min_ms"] if "forward_backward" in e else None
+            speedup = (lambda t, o: "—" if t is None else f"{t / o:.1f}×")
             lines.append(f"| {case} | {threads} | {fmt_ms(ours['min'])} | {fmt_ms(pf)} | {fmt_ms(tf)} | "
-                         f"{tf / pf:.1f}× | {fmt_ms(pfb)} | {fmt_ms(tfb)} | {tfb / pfb:.1f}× |")
+                         f"{speedup(tf, pf)} | {fmt_ms(pfb)} | {fmt_ms(tfb)} | {speedup(tfb, pfb)} |")
         for case, threads, e, ours in python_rows:
             if case == "tiny":
                 overhead_us = (e["python_forward"]["min_ms"] - ours["min"]) * 1e3
