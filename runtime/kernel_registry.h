@@ -69,14 +69,14 @@ struct RegisteredKernel {
 #define LPPOOL_KERNEL_POINTER(key, code, bits, name, pass, variant, suffix) \
     LPPOOL_KERNEL_NAME(key, pass, variant, suffix),
 #define LPPOOL_NULL_POINTER(key, code, bits, name, pass, variant, suffix) nullptr,
-#define LPPOOL_KERNEL_POINTERS_forward(variant, suffix)                                   \
-    {LPPOOL_EACH_DTYPE(LPPOOL_KERNEL_POINTER, forward, variant, suffix)},        \
+#define LPPOOL_KERNEL_POINTERS_forward(variant, suffix)                      \
+    {LPPOOL_EACH_DTYPE(LPPOOL_KERNEL_POINTER, forward, variant, suffix)}, \
     {LPPOOL_EACH_DTYPE(LPPOOL_NULL_POINTER, forward, variant, suffix)}
-#define LPPOOL_KERNEL_POINTERS_backward(variant, suffix)                                  \
-    {LPPOOL_EACH_DTYPE(LPPOOL_NULL_POINTER, backward, variant, suffix)},         \
+#define LPPOOL_KERNEL_POINTERS_backward(variant, suffix)                     \
+    {LPPOOL_EACH_DTYPE(LPPOOL_NULL_POINTER, backward, variant, suffix)}, \
     {LPPOOL_EACH_DTYPE(LPPOOL_KERNEL_POINTER, backward, variant, suffix)}
 #define LPPOOL_KERNEL_LABEL(key, code, bits, name, pass, variant, suffix) #key "_" #variant #suffix,
-#define LPPOOL_REGISTER_KERNELS(pass, variant, device, suffix)                     \
+#define LPPOOL_REGISTER_KERNELS(pass, variant, device, suffix)                                  \
     {Device::device, Pass::pass, #variant, LPPOOL_KERNEL_POINTERS_##pass(variant, suffix), \
      {LPPOOL_EACH_DTYPE(LPPOOL_KERNEL_LABEL, pass, variant, suffix)}},
 inline constexpr RegisteredKernel kRegisteredKernels[] = {

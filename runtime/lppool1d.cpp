@@ -479,9 +479,8 @@ int run_cpu_forward(const PoolParams &params, halide_buffer_t &x3, halide_buffer
     const int64_t length = x3.dim[0].extent;
     const int dtype = detail::dtype_index(x3.type);
     as_kernel_buffers({&x3, &y3});
-    return k.forward[dtype](&ctx, &x3, params.norm_type,
-                                      clamp_to_length(params.kernel_size, length),
-                                      clamp_to_length(params.stride, length), &y3);
+    return k.forward[dtype](&ctx, &x3, params.norm_type, clamp_to_length(params.kernel_size, length),
+                            clamp_to_length(params.stride, length), &y3);
 }
 
 }  // namespace detail
@@ -539,9 +538,9 @@ Halide::Runtime::Buffer<T> allocate_like(const halide_buffer_t &like, int64_t le
     return Halide::Runtime::Buffer<T>(sizes, order);
 }
 
-#define LPPOOL_INSTANTIATE_VIEWS(T)                                   \
-    template RawView to_raw(const TensorView<T> &);                   \
-    template RawView to_raw(const TensorView<const T> &);             \
+#define LPPOOL_INSTANTIATE_VIEWS(T)                       \
+    template RawView to_raw(const TensorView<T> &);       \
+    template RawView to_raw(const TensorView<const T> &); \
     template Halide::Runtime::Buffer<T> allocate_like(const halide_buffer_t &, int64_t);
 LPPOOL_INSTANTIATE_VIEWS(float)
 LPPOOL_INSTANTIATE_VIEWS(double)
