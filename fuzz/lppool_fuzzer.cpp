@@ -74,13 +74,16 @@ double stored(int dtype, double v) {
     }
 }
 
-// The largest magnitude that rounds to a finite value of the dtype.
-double rounds_finite_below(int dtype) {
+// Whether a true value of magnitude m is Inf in the dtype. The 16-bit types
+// round float32's result: from the largest finite value plus half its ulp
+// up, ties to even (Inf). float32 and float64 results carry more error
+// than that half ulp, so only past the largest finite value.
+bool beyond_range(reference::real m, int dtype) {
     switch (dtype) {
-    case f64: return std::numeric_limits<double>::max();
-    case f16: return 65520.0;
-    case bf16: return double(std::numeric_limits<float>::max()) * (1 + 0x1p-9);
-    default: return std::numeric_limits<float>::max();
+    case f64: return m > std::numeric_limits<double>::max();
+    case f16: return m >= 0x1.ffep15;   // 65504 + 16
+    case bf16: return m >= 0x1.ffp127;  // (2 - 2^-7) * 2^127 + 2^119
+    default: return m > std::numeric_limits<float>::max();
     }
 }
 
@@ -186,9 +189,8 @@ reference::Tensor to_reference(const Tensor &t) {
 
 // A true value beyond the dtype's range is +-Inf in it.
 reference::real in_range(reference::real v, int dtype) {
-    return std::fabs(v) >= rounds_finite_below(dtype)
-               ? std::copysign(std::numeric_limits<reference::real>::infinity(), v)
-               : v;
+    return beyond_range(std::fabs(v), dtype) ? std::copysign(std::numeric_limits<reference::real>::infinity(), v)
+                                             : v;
 }
 
 bool close(reference::real got, reference::real want, double rel, reference::real scale) {
