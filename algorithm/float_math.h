@@ -67,19 +67,22 @@ struct FloatBits {
 //     e * log2(a) = e_hi * k  +  (e_lo * k + e * log2(m)),
 // where e_hi * k is exact (|k| < 2^9) and its integer part is taken out
 // exactly before the rest is added: float32 rounds only numbers of the size
-// of e * log2(m), and the result is good to ~2e-7 * max(1, |e|).
+// of e * log2(m), and the result is good to ~3e-7 * max(1, |e|).
 
-// a = m * 2^k, m in [1, 2), from a normal float32 `scaled` = a * 2^shift
-// (a value below the normal range is split exactly once scaled into it).
+// a = m * 2^k, m in [sqrt(1/2), sqrt(2)), from a positive normal float32
+// `scaled` = a * 2^shift (a value below the normal range is split exactly
+// once scaled into it). Integer operations on the bits: the offset of
+// sqrt(1/2)'s bits puts the exponent's step where m crosses sqrt(1/2), so a
+// base near 1 keeps a log2(m) near 0, as accurate relative to itself as to 1.
 struct SplitFloat32 {
     Halide::Expr m, k;  // float32, int32
 };
 inline SplitFloat32 split_float32(const Halide::Expr &scaled, const Halide::Expr &shift) {
     using namespace Halide;
-    const FloatBits fb(Float(32));
-    Expr bits = fb.bits_of(scaled);
-    return {fb.value_of((bits & fb.constant(0x007fffffu)) | fb.constant(0x3f800000u)),
-            cast(Int(32), bits >> 23) - 127 - shift};
+    const int sqrt_half_bits = 0x3f3504f3;
+    Expr bits = reinterpret(Int(32), scaled);
+    Expr k = (bits - sqrt_half_bits) >> 23;  // arithmetic: floor
+    return {reinterpret(Float(32), bits - (k << 23)), k - shift};
 }
 
 // Below the float32 normal range, by the bits (fast math may fold a float
@@ -91,11 +94,11 @@ inline Halide::Expr below_normal_float32(const Halide::Expr &v) {
 
 // Polynomials for power_of_split, whose arguments are already reduced (so
 // the range reduction and special cases of Halide's log and exp are not
-// repeated). Least-squares fits at 4000
-// Chebyshev nodes, in double, rounded to float: evaluated in float32 both
-// are within 1.2e-7 relative (log2, of its value) of the true function.
+// repeated). Near-minimax fits (reweighted least squares at 4000 Chebyshev
+// nodes, in double), rounded to float; the errors quoted are measured with
+// float32 evaluation over 200001 points of the range.
 inline Halide::Expr horner(const Halide::Expr &x, std::initializer_list<double> coefficients) {
-    const FloatBits fb(Halide::Float(32));
+    const FloatBits fb(x.type());
     Halide::Expr r;
     for (auto c = std::rbegin(coefficients); c != std::rend(coefficients); ++c) {
         r = r.defined() ? r * x + fb.exact(*c) : fb.exact(*c);
@@ -104,31 +107,42 @@ inline Halide::Expr horner(const Halide::Expr &x, std::initializer_list<double> 
 }
 
 // log2(m) for m in [sqrt(1/2), sqrt(2)], as t * Q(t) with t = m - 1, so that
-// it keeps its relative accuracy near m = 1 (degree 9; fit error 2e-9).
+// it keeps its relative accuracy near m = 1 (degree 7; within 9.4e-8).
 inline Halide::Expr log2_near_one(const Halide::Expr &m) {
     Halide::Expr t = m - 1.0f;
-    return t * horner(t, {1.44269502, -0.721347332, 0.480898201, -0.360696644, 0.288568884,
-                          -0.239619046, 0.204575285, -0.191024989, 0.186312094, -0.11020159});
+    return t * horner(t, {1.44269478, -0.721357167, 0.480939448, -0.360087216, 0.286707461,
+                          -0.250069052, 0.236890331, -0.145744368});
 }
 
-// 2^f for f in [-1/2, 1/2] (degree 6; fit error 2.6e-9).
+// 2^f for f in [-1/2, 1/2] (degree 5; within 2.4e-7 relative).
 inline Halide::Expr exp2_near_zero(const Halide::Expr &f) {
-    return horner(f, {1, 0.693147182, 0.240226507, 0.0555032715, 0.00961802527, 0.00134004327,
-                      0.000154697322});
+    return horner(f, {1.00000012, 0.693146944, 0.240221202, 0.0555071309, 0.00967554096,
+                      0.00132764713});
 }
 
-// (m * 2^k)^e for m in (0.5, 2), |k| < 2^9 and a float64 e.
-inline Halide::Expr power_of_split(const Halide::Expr &m_any, const Halide::Expr &k_any,
-                                   const Halide::Expr &exponent) {
+// What a float32 power must give outside the normal range.
+enum class PowerRange {
+    // Rounded into the subnormal range, or Inf, as the true value is.
+    Exact,
+    // Exact on [2^-126, 2^127); a result of 2^127 or more comes out in
+    // [2^126.5, 2^127.5), one below 2^-126 under 2^-125.5. Enough for a
+    // forward window term: a sum that large is recomputed by the rescue
+    // (its check starts at a quarter of the largest float), and a term that
+    // small is off by at most the smallest normal number, which that check
+    // tolerates. One exponent add instead of the two-step scaling.
+    NormalOnly,
+    // As a float64 (the float32 polynomials, the exponent in float64's
+    // range): for a power that may pass the float32 range where its
+    // products and sums need not.
+    Wide,
+};
+
+// (m * 2^k)^e for m in [sqrt(1/2), sqrt(2)], |k| < 2^9 and a float64 e.
+inline Halide::Expr power_of_split(const Halide::Expr &m, const Halide::Expr &k,
+                                   const Halide::Expr &exponent, PowerRange range) {
     using namespace Halide;
     const Type f32 = Float(32), i32 = Int(32);
     const FloatBits fb(f32);
-    // m in [sqrt(1/2), sqrt(2)], so that a base near 1 has a log2(m) near 0,
-    // as accurate relative to itself as to 1 (a = 0.99995 as 1.9999 * 2^-1
-    // lost e * 2^-23 to the cancellation: 3% at e = 1e6).
-    Expr above = m_any > fb.exact(1.4142135623730951), below = m_any < fb.exact(0.70710678118654752);
-    Expr m = select(above, m_any * fb.exact(0.5), below, m_any * fb.exact(2.0), m_any);
-    Expr k = k_any + select(above, 1, below, -1, 0);
     // Past 1e30 every base other than 1 gives 0 or Inf either way, and 1 gives 1.
     Expr e = clamp(cast(Float(64), exponent), Expr(-1e30), Expr(1e30));
     Expr e_f32 = cast(f32, e);
@@ -144,26 +158,42 @@ inline Halide::Expr power_of_split(const Halide::Expr &m_any, const Halide::Expr
     Expr rest = whole_frac + (e_lo * k_f32 + e_f32 * log2_near_one(m));
     Expr rest_int = round(rest);
     Expr fraction = rest - rest_int;  // in [-0.5, 0.5]
+    Expr near_one = reinterpret(i32, exp2_near_zero(fraction));  // in [0.7, 1.42]
+    if (range == PowerRange::NormalOnly) {
+        Expr j = clamp(cast(i32, whole_int + rest_int), -126, 127);
+        return reinterpret(f32, near_one + j * (1 << 23));
+    }
+    if (range == PowerRange::Wide) {
+        // |j| < 2^10 for the |k| < 2^9 and |e| < 2 of the callers; float64's
+        // normal range takes it, and the product is exact.
+        Expr j = cast(Int(64), clamp(whole_int + rest_int, -1022.0f, 1023.0f));
+        Expr scale = reinterpret(Float(64), cast(UInt(64), j + 1023) << 52);
+        return cast(Float(64), reinterpret(f32, near_one)) * scale;
+    }
     // Times 2^j in two steps: j_near into the exponent bits of 2^fraction
-    // (in [0.7, 1.42], so the result stays normal), then one multiply by
-    // 2^(j - j_near), in [-126, 127], which rounds into the subnormal range
-    // or overflows to Inf as the true value does. (Not two multiplies: fast
-    // math may reassociate them and overflow 2^127 * 2^1 first.) Beyond
-    // [-251, 254] the result is 0 or Inf anyway.
+    // (so the result stays normal), then one multiply by 2^(j - j_near), in
+    // [-126, 127], which rounds into the subnormal range or overflows to Inf
+    // as the true value does. (Not two multiplies: fast math may reassociate
+    // them and overflow 2^127 * 2^1 first.) Beyond [-251, 254] the result is
+    // 0 or Inf anyway.
     Expr j = cast(i32, clamp(whole_int + rest_int, -251.0f, 254.0f));
     Expr j_near = clamp(j, -125, 127);
-    Expr near = reinterpret(f32, reinterpret(i32, exp2_near_zero(fraction)) + j_near * (1 << 23));
+    Expr near = reinterpret(f32, near_one + j_near * (1 << 23));
     return near * fb.value_of(cast(UInt(32), j - j_near + 127) << 23);
 }
 
 // a^e for float32 a >= 0 and e > 0 (float64). a in {0, Inf, NaN} gives a.
-inline Halide::Expr pow_nonnegative_float32(const Halide::Expr &a, const Halide::Expr &exponent) {
+inline Halide::Expr pow_nonnegative_float32(const Halide::Expr &a, const Halide::Expr &exponent,
+                                            PowerRange range = PowerRange::Exact) {
     using namespace Halide;
     const FloatBits fb(Float(32));
-    Expr bits = fb.magnitude_bits(a);
     Expr tiny = below_normal_float32(a);
     SplitFloat32 s = split_float32(select(tiny, a * fb.exact(std::ldexp(1.0, 24)), a), select(tiny, 24, 0));
-    return select(bits == 0 || bits >= fb.constant(fb.infinity), a, power_of_split(s.m, s.k, exponent));
+    // 0 (either sign), Inf and NaN in one unsigned compare of the bits
+    // without the sign: 0 - 1 wraps to the top.
+    Expr magnitude = fb.bits_of(a) & fb.constant(0x7fffffffu);
+    Expr special = magnitude - fb.constant(1) >= fb.constant(fb.infinity - 1);
+    return select(special, a, power_of_split(s.m, s.k, exponent, range));
 }
 
 // (a / b)^e for float32 a >= 0, b > 0, a / b finite (every caller's is at
@@ -175,7 +205,8 @@ inline Halide::Expr pow_nonnegative_float32(const Halide::Expr &a, const Halide:
 // exponent. Where a is 0 or either is Inf or NaN, the result is a / b, which
 // is (a / b)^e there.
 inline Halide::Expr ratio_pow_float32(const Halide::Expr &a, const Halide::Expr &b,
-                                      const Halide::Expr &exponent) {
+                                      const Halide::Expr &exponent,
+                                      PowerRange range = PowerRange::Exact) {
     using namespace Halide;
     const FloatBits fb(Float(32));
     Expr inf_bits = fb.constant(fb.infinity);
@@ -184,27 +215,87 @@ inline Halide::Expr ratio_pow_float32(const Halide::Expr &a, const Halide::Expr 
     Expr rescaled = (a * fb.exact(std::ldexp(1.0, 126))) / (b * fb.exact(std::ldexp(1.0, -100)));
     SplitFloat32 s = split_float32(select(tiny, rescaled, ratio), select(tiny, 226, 0));
     Expr a_bits = fb.magnitude_bits(a);
-    return select(a_bits == 0 || a_bits >= inf_bits || fb.bits_of(b) >= inf_bits, ratio,
-                  power_of_split(s.m, s.k, exponent));
+    Expr power = power_of_split(s.m, s.k, exponent, range);
+    return select(a_bits == 0 || a_bits >= inf_bits || fb.bits_of(b) >= inf_bits,
+                  cast(power.type(), ratio), power);
+}
+
+// float64 powers, vectorized: Halide 14's float64 pow is a scalar libm call
+// per lane (a p < 1 backward spent 73% of its time in it). The same scheme
+// as power_of_split, in float64: a = m * 2^k, e = e_hi + e_lo with e_hi
+// the float32 nearest e (24 bits, so e_hi * k is exact for |k| < 2^11), and
+// series whose truncation is below float64 rounding.
+
+// log2(m) for m in [sqrt(1/2), sqrt(2)]: with s = (m - 1) / (m + 1), |s| <
+// 0.172, log2(m) = (2 / ln 2) atanh(s) = s * sum (2 / (ln 2 (2i + 1))) s^(2i);
+// ten terms leave < 4e-18.
+inline Halide::Expr log2_near_one_float64(const Halide::Expr &m) {
+    Halide::Expr s = (m - Halide::Expr(1.0)) / (m + Halide::Expr(1.0));
+    return s * horner(s * s, {2.8853900817779268, 0.96179669392597560, 0.57707801635558536,
+                              0.41219858311113240, 0.32059889797532520, 0.26230818925253880,
+                              0.22195308321368668, 0.19235933878519512, 0.16972882833987804,
+                              0.15186263588304878});
+}
+
+// 2^f for float64 f in [-1/2, 1/2]: the Taylor series to degree 12 (its
+// remainder is below 2e-16 relative).
+inline Halide::Expr exp2_near_zero_float64(const Halide::Expr &f) {
+    return horner(f, {1.0, 0.69314718055994531, 0.24022650695910071, 0.055504108664821580,
+                      0.0096181291076284772, 0.0013333558146428443, 0.00015403530393381608,
+                      1.5252733804059840e-05, 1.3215486790144307e-06, 1.0178086009239699e-07,
+                      7.0549116208011233e-09, 4.4455382718708114e-10, 2.5678435993488202e-11});
+}
+
+// a^e for float64 a >= 0 and finite e (float64). a in {0, Inf, NaN} gives a.
+inline Halide::Expr pow_nonnegative_float64(const Halide::Expr &a, const Halide::Expr &exponent) {
+    using namespace Halide;
+    const Type f64 = Float(64), i32 = Int(32), u64 = UInt(64);
+    const FloatBits fb(f64);
+    const int shift = 54;
+    Expr tiny = fb.bits_of(a) < fb.constant(0x0010000000000000ull);
+    // k as split_float32 finds it, with the offset of sqrt(1/2)'s bits, in
+    // unsigned arithmetic (k + 1023 >= 0); m = a * 2^-k in two exact steps
+    // (each power of two in range). Not bits - (k << 52), as for float32:
+    // Halide folds that into a 52-bit mask, which its OpenCL back end prints
+    // as 2^20 - 1.
+    const uint64_t one_minus_sqrt_half_bits = 0x3ff0000000000000ull - 0x3fe6a09e667f3bcdull;
+    Expr bits = reinterpret(u64, select(tiny, a * fb.exact(std::ldexp(1.0, shift)), a));
+    Expr k_int = cast(i32, (bits + Expr(one_minus_sqrt_half_bits)) >> 52) - 1023;
+    Expr k_half = k_int >> 1;  // arithmetic: floor
+    auto power_of_two = [&](const Expr &v) {  // 2^v for |v| <= 1022
+        return reinterpret(f64, cast(u64, v + 1023) << 52);
+    };
+    Expr m = (reinterpret(f64, bits) * power_of_two(-k_half)) * power_of_two(k_half - k_int);
+    Expr k = cast(f64, k_int - select(tiny, shift, 0));
+
+    // Past 1e30 every base other than 1 gives 0 or Inf either way, and 1 gives 1.
+    Expr e = clamp(cast(f64, exponent), Expr(-1e30), Expr(1e30));
+    Expr e_hi = cast(f64, cast(Float(32), e));
+    Expr e_lo = e - e_hi;
+    Expr whole = e_hi * k;
+    Expr whole_int = round(whole);
+    Expr whole_frac = strict_float(whole - whole_int);
+    Expr rest = whole_frac + (e_lo * k + e * log2_near_one_float64(m));
+    Expr rest_int = round(rest);
+    Expr fraction = rest - rest_int;
+    // 2^j in two steps, as power_of_split: the first keeps the result normal,
+    // the second rounds into the subnormal range or overflows as the true
+    // value does. Beyond [-2043, 2046] the result is 0 or Inf anyway.
+    Expr j = cast(i32, clamp(whole_int + rest_int, Expr(-2043.0), Expr(2046.0)));
+    Expr j_near = clamp(j, -1021, 1023);
+    // (A negative j_near wraps in the unsigned add, as its bits should.)
+    Expr near = reinterpret(f64, reinterpret(u64, exp2_near_zero_float64(fraction)) +
+                                     (cast(u64, j_near) << 52));
+    Expr power = near * power_of_two(j - j_near);
+    Expr magnitude = fb.magnitude_bits(a);
+    return select(magnitude == fb.constant(0) || magnitude >= fb.constant(fb.infinity), a, power);
 }
 
 // a^e for a >= 0 (and finite e > 0; e is a float64 Expr, as p is), right for
-// subnormal a too. float32 takes pow_nonnegative_float32. float64 takes
-// pow(), which is accurate there, but Halide's vectorized pow reads a
-// subnormal's exponent as if it were normal (pow(1e-40f, 0.5f) came out 59x
-// too large), so such a is scaled into the normal range first and the scale
-// taken back out as 2^(-shift e), a loop invariant.
+// subnormal a too, in a's type.
 inline Halide::Expr pow_nonnegative(const Halide::Expr &a, const Halide::Expr &exponent) {
-    using namespace Halide;
-    const Type t = a.type();
-    if (t == Float(32)) return pow_nonnegative_float32(a, exponent);
-    const FloatBits fb(t);
-    const int shift = 53;
-    Expr e = cast(t, exponent);
-    Expr tiny = fb.bits_of(a) < fb.constant(0x0010000000000000ull);
-    Expr scaled = select(tiny, a * fb.exact(std::ldexp(1.0, shift)), a);
-    Expr unscale = select(tiny, pow(cast(t, 2), cast(t, -shift) * e), cast(t, 1));
-    return pow(scaled, e) * unscale;
+    return a.type() == Halide::Float(32) ? pow_nonnegative_float32(a, exponent)
+                                         : pow_nonnegative_float64(a, exponent);
 }
 
 // The largest finite value of a float type (Halide's Type::max() is +inf).

@@ -75,13 +75,22 @@ inline Halide::Expr power_of(const Halide::Expr &a, const Halide::Expr &p,
     return result;
 }
 
+// How the non-integer powers are evaluated.
+enum class PowerEvaluation {
+    Accurate,        // pow_nonnegative (float_math.h): vectorized, to the documented bounds
+    Differentiable,  // Halide's pow, which Halide's autodiff can differentiate (the
+                     // accurate powers are formed from bits, whose derivative it takes
+                     // as 0): for the autodiff cross-check only
+};
+
 // s^(1/p), with the same exact arms as power_of.
-inline Halide::Expr root_of(const Halide::Expr &s, const Halide::Expr &p) {
+inline Halide::Expr root_of(const Halide::Expr &s, const Halide::Expr &p,
+                            PowerEvaluation powers = PowerEvaluation::Accurate) {
     using namespace Halide;
     Expr pt = cast(s.type(), p);
-    return select(pt == 1, s,
-                  pt == 2, sqrt(s),
-                  pow_nonnegative(s, 1 / cast(Float(64), p)));
+    Expr general = powers == PowerEvaluation::Differentiable ? pow(s, 1 / pt)
+                                                             : pow_nonnegative(s, 1 / cast(Float(64), p));
+    return select(pt == 1, s, pt == 2, sqrt(s), general);
 }
 
 // The closed-form gradient term: (a / y)^(p - 1) for 0 < a <= y, times a scale.
@@ -94,14 +103,14 @@ inline Halide::Expr root_of(const Halide::Expr &s, const Halide::Expr &p) {
 // gradient of 2.9e38). So float32 forms p < 1 terms and their sum in float64
 // (wide_scaled_ratio_power_minus_one, summed in BackwardStages::gathered_wide),
 // where every such term is finite: |x| / y >= 1e-84 and p - 1 > -1. Schedules
-// specialize on p < 1 so p >= 1 does not pay for a float64 pow per term.
+// specialize on p < 1 so p >= 1 does not pay for the float64 terms.
 // For p >= 1, float32 re-forms a ratio
 // that falls below the float range from rescaled magnitudes
 // (ratio_pow_float32), so it keeps its power (p = 1.001, a = 1e-40 under
 // y = 1e10: 0.89).
 // float64, and the exact arms p = 2, 3, 4 in both types, form a / y: there
 // a ratio below the dtype's range gives 0 instead of a term that small (and
-// a subnormal ratio an inexact one); plain pow keeps float64 at one pow per
+// a subnormal ratio an inexact one), which keeps float64 at one power per
 // term.
 //
 // Returns scale * (a / y)^(p - 1) in the type of a; with `small_powers`, p < 1
@@ -117,7 +126,7 @@ inline Halide::Expr scaled_ratio_power_minus_one(const Halide::Expr &scale, cons
     // range when a is subnormal (a = y = 1.4e-45 with dy = 1.61 gave 2).
     Expr ratio = a / y;
     Expr general = a.type() == Float(32) ? scale * ratio_pow_float32(a, y, cast(Float(64), p) - 1)
-                                         : scale * pow(ratio, pt - 1);
+                                         : scale * pow_nonnegative(ratio, cast(Float(64), p) - 1);
     if (small_powers) {
         // Written on p itself, as the schedules' specializations are, so
         // each specialized branch folds this select away.
@@ -131,12 +140,15 @@ inline Halide::Expr scaled_ratio_power_minus_one(const Halide::Expr &scale, cons
     return result;
 }
 
-// scale * (a / y)^(p - 1) for p < 1, formed in float64.
+// scale * (a / y)^(p - 1) for float32 a, y and p < 1, as a float64: the
+// power comes from the float32 polynomials with its exponent in float64's
+// range (PowerRange::Wide), not from a float64 pow (Halide's is a scalar
+// libm call per lane, ten times the cost of the whole p >= 1 backward).
 inline Halide::Expr wide_scaled_ratio_power_minus_one(const Halide::Expr &scale, const Halide::Expr &a,
                                                       const Halide::Expr &y, const Halide::Expr &p) {
     using namespace Halide;
-    const Type wide = Float(64);
-    return cast(wide, scale) * pow_nonnegative(cast(wide, a) / cast(wide, y), cast(wide, p) - 1);
+    return cast(Float(64), scale) *
+           ratio_pow_float32(a, y, cast(Float(64), p) - 1, PowerRange::Wide);
 }
 
 // (a / m)^p for 0 <= a <= m, m > 0: a rescued window's term. For p >= 1 the
@@ -191,7 +203,8 @@ struct ForwardStages {
 // then propagate it as IEEE hardware does (NaN wins over Inf), and every
 // decision below compares bits, which no fast-math rule can fold away.
 inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &shape,
-                                    const Dims &d) {
+                                    const Dims &d,
+                                    PowerEvaluation powers = PowerEvaluation::Accurate) {
     using namespace Halide;
     ForwardStages st;
     const Type t = input.output_types()[0];
@@ -207,14 +220,20 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
     st.magnitude(x, c, n) =
         select(inside, abs(input(min(x, shape.in_length - 1), c, n)), zero);
 
-    // Only pow() needs the non-finite test: the exact arms' products keep
-    // Inf and NaN as IEEE hardware does.
+    // The exact arms' products keep Inf and NaN as IEEE hardware does, and
+    // pow_nonnegative passes them through; Halide's pow maps Inf to a large
+    // finite number, so it gets the test. A float32 term needs to be right
+    // only inside the normal range: the rescue below recomputes a window
+    // whose sum leaves it.
     // (A -0.0 from a vector abs passes through as itself: it sums as +0.0.)
     st.powered = Func("powered");
     Expr a = st.magnitude(x, c, n);
-    st.powered(x, c, n) =
-        power_of(a, shape.p,
-                 select(fb.bits_of(a) >= inf_bits, a, pow_nonnegative(a, shape.p)));
+    Expr general_power =
+        powers == PowerEvaluation::Differentiable
+            ? select(fb.bits_of(a) >= inf_bits, a, pow(a, cast(t, shape.p)))
+        : t == Float(32) ? pow_nonnegative_float32(a, shape.p, PowerRange::NormalOnly)
+                         : pow_nonnegative(a, shape.p);
+    st.powered(x, c, n) = power_of(a, shape.p, general_power);
 
     st.window = RDom(0, shape.kernel_size, "k");
     Expr element = x * shape.stride + st.window;
@@ -235,7 +254,7 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
         Halide::strict_float(st.power_sum(x, c, n) + st.window_terms(x, st.window, c, n));
 
     st.unscaled = Func("unscaled");
-    st.unscaled(x, c, n) = root_of(st.power_sum(x, c, n), shape.p);
+    st.unscaled(x, c, n) = root_of(st.power_sum(x, c, n), shape.p, powers);
 
     // A NaN or Inf sum is the result as it is (NaN: a NaN input; Inf: an Inf
     // input, or an overflow that the rescue below recomputes).

@@ -123,9 +123,9 @@ public:
 // The gradient of the plain forward formula, derived by Halide's automatic
 // differentiation. It exists to check the closed-form derivation in tests,
 // so it is scheduled simply and handles dense rows only. Both dtypes
-// differentiate the float64 forward: float32's non-integer powers are formed
-// from the bits of their operands (pow_nonnegative_float32), which autodiff
-// cannot see through (it gave a zero gradient).
+// differentiate the float64 forward with Halide's pow: the kernels' powers
+// are formed from the bits of their operands (pow_nonnegative), which
+// autodiff cannot see through (it gave a zero gradient).
 template <typename T>
 class BackwardAutodiff : public Generator<BackwardAutodiff<T>> {
 public:
@@ -140,7 +140,8 @@ public:
         Func x_in("x_in");
         x_in(d.x, d.c, d.n) = cast<double>(input(d.x, d.c, d.n));
         lppool::PoolShape shape{p, kernel_size, stride, input.dim(0).extent()};
-        lppool::ForwardStages fwd = lppool::define_forward(x_in, shape, d);
+        lppool::ForwardStages fwd =
+            lppool::define_forward(x_in, shape, d, lppool::PowerEvaluation::Differentiable);
 
         // Zero outside [0, out_length): the adjoint pass reads dy wherever the
         // forward's Funcs are defined, not only where the output is.

@@ -61,6 +61,15 @@ bool is_channels_last(std::initializer_list<const halide_buffer_t *> buffers) {
     return true;
 }
 
+// Bytes of a buffer's elements.
+int64_t bytes_of(const halide_buffer_t &b) {
+    int64_t elements = 1;
+    for (int i = 0; i < b.dimensions; i++) {
+        elements *= b.dim[i].extent;
+    }
+    return elements * b.type.bytes();
+}
+
 // The kernels take K and S as int32. Windows never reach past L, so K and S
 // beyond L behave exactly like L (the output length was already computed
 // from the true values).
@@ -388,6 +397,7 @@ void LPPool1d::launch_forward(halide_buffer_t &x3, halide_buffer_t &y3) const {
     const int64_t length = x3.dim[0].extent;
     as_kernel_buffers({&x3, &y3});
     detail::CallContext ctx;
+    ctx.run_serially = device_ == Device::cpu && variants::run_serially(bytes_of(x3));
     std::optional<detail::DeviceCall> transfers;
     start_transfers(transfers, device_, ctx, {&x3}, y3);
     run_kernel(ctx, k.forward[dtype], "forward", k.name[dtype], &x3, params_.norm_type,
@@ -494,6 +504,7 @@ void LPPool1d::launch_backward(halide_buffer_t &x3, halide_buffer_t &y3, halide_
     const int64_t length = x3.dim[0].extent;
     as_kernel_buffers({&x3, &y3, &dy3, &dx3});
     detail::CallContext ctx;
+    ctx.run_serially = device_ == Device::cpu && variants::run_serially(bytes_of(x3));
     std::optional<detail::DeviceCall> transfers;
     start_transfers(transfers, device_, ctx, {&x3, &y3, &dy3}, dx3);
     run_kernel(ctx, k.backward[dtype], "backward", k.name[dtype], &x3, &y3, &dy3, params_.norm_type,

@@ -7,6 +7,7 @@
 #include "lppool1d_backward_autodiff_f32.h"
 #include "lppool1d_backward_autodiff_f64.h"
 #include "kernel_registry.h"
+#include "kernel_variants.h"
 #include "lppool1d_backward_f32_rows.h"  // declares what kernel_registry.h does: same signature
 #include "grid_checks.h"
 
@@ -155,7 +156,9 @@ TEST_CASE("backward: parallel paths (many rows, one long row)", "[backward]") {
     std::mt19937 rng(8);
     for (Layout layout : {Layout::NCL, Layout::NLC, Layout::Strided}) {
         for (double p : {1.0, 2.0, 4.0, 2.5}) {
-            for (auto shape : {std::array<int64_t, 3>{8, 8, 777}, std::array<int64_t, 3>{1, 1, 300001},
+            // Inputs past kSerialBelowInputBytes: the loops run on the thread pool.
+            static_assert(8 * 8 * 2201 * sizeof(float) >= lppool::variants::kSerialBelowInputBytes);
+            for (auto shape : {std::array<int64_t, 3>{8, 8, 2201}, std::array<int64_t, 3>{1, 1, 300001},
                                std::array<int64_t, 3>{1, 2, 100001}}) {
                 INFO(test::layout_name(layout) << " p=" << p << " L=" << shape[2]);
                 lppool::LPPool1d pool(p, 7, 3, true);

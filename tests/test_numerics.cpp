@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <limits>
+#include <type_traits>
 
 #include "test_support.h"
 
@@ -197,63 +198,76 @@ TEST_CASE("ceil_mode: a partial window is the norm of its in-bounds elements", "
 }
 
 // float32 non-integer powers against the float64 reference, with window
-// norms over the whole float32 range, subnormals included: a float32
-// pow's e * log(a) rounds a number up to ~88 (p = 1.05 over x = 1e34 gave
-// a relative error of 1.13e-5, past docs/semantics.md's 1e-5).
-TEST_CASE("float32 non-integer powers keep 1e-5 over the whole exponent range", "[numerics]") {
+// Norms over the whole range of the dtype, subnormals included: a float32
+// pow's e * log(a) rounds a number up to ~88 (p = 1.05 over x = 1e34 gave a
+// relative error of 1.13e-5, past docs/semantics.md's 1e-5), and the
+// kernels' own powers work on the exponent and mantissa bits.
+TEMPLATE_TEST_CASE("non-integer powers keep their bound over the whole exponent range", "[numerics]",
+                   float, double) {
+    using T = TestType;
     const int64_t K = 3, windows = 760, L = K * windows, C = 8;
+    // Window w's largest element is 2^(lowest + span w / windows) (shifted
+    // per row): up to 2^121 (float32) or 2^1000, so that every norm is in
+    // range (at p = 0.3 three elements give up to 39x the largest).
+    const double lowest = std::is_same_v<T, float> ? -149.0 : -1074.0;
+    const double span = std::is_same_v<T, float> ? 270.0 : 2074.0;
     std::mt19937 rng(5);
     std::uniform_real_distribution<double> unit(0.05, 1.0);
     for (double p : {1.05, 1.3, 2.5, 7.7, 0.9, 0.5, 0.3, 1.0000001}) {
         for (Layout layout : {Layout::NCL, Layout::NLC, Layout::Strided}) {
             INFO(test::layout_name(layout) << " p=" << p);
             lppool::LPPool1d pool(p, K);
-            auto x = test::make_tensor<float>(layout, 2, 1, C, L);
-            // Window w's largest element is 2^(-149 + 270 w / windows) (shifted
-            // per row): up to 2^121, so that every norm is in range (at p = 0.3
-            // three elements give up to 39x the largest).
+            auto x = test::make_tensor<T>(layout, 2, 1, C, L);
             for (int64_t c = 0; c < C; c++)
                 for (int64_t l = 0; l < L; l++) {
-                    const double top = std::exp2(-149.0 + 270.0 * double((l / K + 37 * c) % windows) / windows);
-                    x.at(0, c, l) = float(l % K == 0 ? -top : top * unit(rng));
+                    const double top = std::exp2(lowest + span * double((l / K + 37 * c) % windows) / windows);
+                    x.at(0, c, l) = T(l % K == 0 ? -top : top * unit(rng));
                 }
-            auto y = test::make_tensor<float>(layout, 2, 1, C, windows);
+            auto y = test::make_tensor<T>(layout, 2, 1, C, windows);
             pool.forward(x.buffer, y.buffer);
-            test::require_matches(y, reference::forward(x.to_reference(), p, K, K, false), 1e-5);
+            test::require_matches(y, reference::forward(x.to_reference(), p, K, K, false),
+                                  test::forward_tolerance<T>());
         }
     }
 }
 
-// The gradient's (|x| / y)^(p - 1) for elements down to 180 binary orders
-// under their window's norm: the fuzzer found p = 1.99327 with a ratio of
-// 6.4e-31 off by 1.05e-5, and a ratio below the float32 range gave 0 where
-// its power need not be small (p = 1.001, ratio 2^-180: 0.88).
-TEST_CASE("float32 gradient terms stay accurate for ratios far below 1", "[numerics]") {
+// The gradient's (|x| / y)^(p - 1) for elements far under their window's
+// norm (180 binary orders in float32, 1000 in float64, into the subnormals):
+// the fuzzer found p = 1.99327 with a ratio of 6.4e-31 off by 1.05e-5, a
+// ratio below the float32 range gave 0 where its power need not be small
+// (p = 1.001, ratio 2^-180: 0.88), and for p < 1 the power passes the float32
+// range (float32 sums those terms in float64).
+TEMPLATE_TEST_CASE("gradient terms stay accurate for ratios far below 1", "[numerics]", float, double) {
+    using T = TestType;
+    const bool single = std::is_same_v<T, float>;
     const int64_t K = 3, windows = 600, L = K * windows, C = 8;
+    const double lowest = single ? -100.0 : -60.0, span = single ? 227.0 : 1020.0;
+    const double deepest = single ? 180.0 : 1000.0;
+    const double rel = single ? 1e-5 : 1e-12;
     std::mt19937 rng(6);
     std::uniform_real_distribution<double> unit(-1.0, 1.0);
-    for (double p : {1.9932698519812222, 1.05, 1.001, 2.5, 7.7}) {
+    for (double p : {1.9932698519812222, 1.05, 1.001, 2.5, 7.7, 0.7, 0.3}) {
         for (Layout layout : {Layout::NCL, Layout::NLC, Layout::Strided}) {
             INFO(test::layout_name(layout) << " p=" << p);
             lppool::LPPool1d pool(p, K);
-            auto x = test::make_tensor<float>(layout, 2, 1, C, L);
+            auto x = test::make_tensor<T>(layout, 2, 1, C, L);
             for (int64_t c = 0; c < C; c++)
                 for (int64_t w = 0; w < windows; w++) {
                     const int64_t i = (w + 53 * c) % windows;
-                    const double top = std::exp2(-100.0 + 227.0 * double(i % 40) / 40);
-                    const double under = std::exp2(-180.0 * double(i) / windows);
-                    x.at(0, c, w * K) = float(top);
-                    x.at(0, c, w * K + 1) = float(-top * under);
-                    x.at(0, c, w * K + 2) = float(top * unit(rng));
+                    const double top = std::exp2(lowest + span * double(i % 40) / 40);
+                    const double under = std::exp2(-deepest * double(i) / windows);
+                    x.at(0, c, w * K) = T(top);
+                    x.at(0, c, w * K + 1) = T(-top * under);
+                    x.at(0, c, w * K + 2) = T(top * unit(rng));
                 }
-            auto y = test::make_tensor<float>(layout, 2, 1, C, windows);
+            auto y = test::make_tensor<T>(layout, 2, 1, C, windows);
             pool.forward(x.buffer, y.buffer);
-            auto dy = test::make_tensor<float>(layout, 2, 1, C, windows);
+            auto dy = test::make_tensor<T>(layout, 2, 1, C, windows);
             test::fill_random(dy, rng, -1.0, 1.0);
-            auto dx = test::make_tensor<float>(layout, 2, 1, C, L);
+            auto dx = test::make_tensor<T>(layout, 2, 1, C, L);
             pool.backward(x.buffer, y.buffer, dy.buffer, dx.buffer);
             auto want = reference::backward(x.to_reference(), y.to_reference(), dy.to_reference(), p, K, K);
-            test::require_matches(dx, want.grad_x, 1e-5 * std::max(1.0, p - 1), &want.magnitude);
+            test::require_matches(dx, want.grad_x, rel * std::max(1.0, p - 1), &want.magnitude);
         }
     }
 }
