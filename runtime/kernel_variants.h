@@ -63,7 +63,7 @@ inline bool fold_rows(int64_t kernel_size, int64_t stride, int64_t length, int64
 inline constexpr int64_t kFewRows = 8;
 inline constexpr int64_t kPieceOutputs = 2048;
 inline constexpr int64_t kMinPieceOutputs = 256;
-inline constexpr int64_t kMinBackwardPieceOutputs = 16;
+inline constexpr int64_t kMinBackwardPieceOutputs = 32;
 
 struct Pieces {
     int64_t count = 0;    // full pieces per row; 0: the call is not cut
