@@ -335,7 +335,7 @@ TEST_CASE("every kernel of schedules/kernels.def is reachable, and every rule na
     CHECK(reached.size() == std::size(kRegisteredKernels));
 }
 
-TEST_CASE("few-row calls are cut into at least 8 pieces of 256 to 2048 windows",
+TEST_CASE("few-row calls are cut into at least 8 pieces of 256 or more windows and a short rest",
           "[forward][registry]") {
     using lppool::variants::full_pieces;
     struct Want {
@@ -344,8 +344,8 @@ TEST_CASE("few-row calls are cut into at least 8 pieces of 256 to 2048 windows",
     for (const Want &w : std::initializer_list<Want>{
              {16385, 1, 8, 2048},  // as many 2048-window pieces as make 8
              {4096, 1, 15, 256},   // one row of 16K elements: 256-window pieces
-             {4096, 2, 7, 512},
-             {4096, 4, 3, 1024},
+             {4096, 2, 7, 576},    // 512-window pieces, widened: a rest of 64, not 512
+             {4096, 4, 3, 1344},   // 1024-window pieces, widened: a rest of 64, not 1024
              {2049, 4, 2, 1024},   // 2048-window pieces: 1 a row; 1024: 2 a row, 8 in all
              {256 * 8, 1, 0, 0},   // the rest holds the last window: 7 full pieces, too few
              {256 * 8 + 1, 1, 8, 256},
@@ -357,6 +357,7 @@ TEST_CASE("few-row calls are cut into at least 8 pieces of 256 to 2048 windows",
         if (got.count > 0) {
             CHECK(got.count * w.rows >= lppool::variants::kFewRows);
             CHECK(got.count * got.outputs < w.out_length);
+            CHECK(w.out_length - got.count * got.outputs <= got.count * lppool::variants::kPieceAlignment);
         }
     }
     // Overlapping windows' gradients would overlap: the backward is not cut.
