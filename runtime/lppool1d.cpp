@@ -61,13 +61,11 @@ bool is_channels_last(std::initializer_list<const halide_buffer_t *> buffers) {
     return true;
 }
 
-// Bytes of a buffer's elements.
-int64_t bytes_of(const halide_buffer_t &b) {
-    int64_t elements = 1;
-    for (int i = 0; i < b.dimensions; i++) {
-        elements *= b.dim[i].extent;
-    }
-    return elements * b.type.bytes();
+// Whether a call with input x runs its parallel loops on the calling thread
+// (variants::run_serially; GPU calls have none).
+bool runs_serially(Device device, const halide_buffer_t &x) {
+    return device == Device::cpu &&
+           variants::run_serially(int64_t(x.number_of_elements()) * x.type.bytes());
 }
 
 // The kernels take K and S as int32. Windows never reach past L, so K and S
@@ -397,7 +395,7 @@ void LPPool1d::launch_forward(halide_buffer_t &x3, halide_buffer_t &y3) const {
     const int64_t length = x3.dim[0].extent;
     as_kernel_buffers({&x3, &y3});
     detail::CallContext ctx;
-    ctx.run_serially = device_ == Device::cpu && variants::run_serially(bytes_of(x3));
+    ctx.run_serially = runs_serially(device_, x3);
     std::optional<detail::DeviceCall> transfers;
     start_transfers(transfers, device_, ctx, {&x3}, y3);
     run_kernel(ctx, k.forward[dtype], "forward", k.name[dtype], &x3, params_.norm_type,
@@ -504,7 +502,7 @@ void LPPool1d::launch_backward(halide_buffer_t &x3, halide_buffer_t &y3, halide_
     const int64_t length = x3.dim[0].extent;
     as_kernel_buffers({&x3, &y3, &dy3, &dx3});
     detail::CallContext ctx;
-    ctx.run_serially = device_ == Device::cpu && variants::run_serially(bytes_of(x3));
+    ctx.run_serially = runs_serially(device_, x3);
     std::optional<detail::DeviceCall> transfers;
     start_transfers(transfers, device_, ctx, {&x3, &y3, &dy3}, dx3);
     run_kernel(ctx, k.backward[dtype], "backward", k.name[dtype], &x3, &y3, &dy3, params_.norm_type,
