@@ -120,6 +120,42 @@ inline Halide::Expr exp2_near_zero(const Halide::Expr &f) {
                       0.00132764713});
 }
 
+// 2^v for an integer v (int32 or int64) in t's normal exponent range, from
+// the exponent bits.
+inline Halide::Expr power_of_two(Halide::Type t, const Halide::Expr &v) {
+    const bool is_float32 = t.bits() == 32;
+    return Halide::reinterpret(t, Halide::cast(Halide::UInt(t.bits()), v + (is_float32 ? 127 : 1023))
+                                      << (is_float32 ? 23 : 52));
+}
+
+// The exponent as the power functions take it: past 1e30 every base other
+// than 1 gives 0 or Inf either way, and 1 gives 1.
+inline Halide::Expr exponent_in_range(const Halide::Expr &exponent) {
+    return Halide::clamp(Halide::cast(Halide::Float(64), exponent), Halide::Expr(-1e30),
+                         Halide::Expr(1e30));
+}
+
+// e * log2(m * 2^k) as whole + fraction, fraction in [-1/2, 1/2], given
+// e = e_hi + e_lo with e_hi * k exact: the integer part of e_hi * k is taken
+// out before the rest is added, so rounding touches only numbers of the size
+// of e * log2(m). Every operand in the one float type of the arithmetic.
+struct ExponentSplit {
+    Halide::Expr whole, fraction;
+};
+inline ExponentSplit split_exponent_product(const Halide::Expr &e_hi, const Halide::Expr &e_lo,
+                                            const Halide::Expr &e, const Halide::Expr &k,
+                                            const Halide::Expr &log2_m) {
+    using namespace Halide;
+    Expr whole = e_hi * k;
+    Expr whole_int = round(whole);
+    // Strict, so fast-math reassociation cannot add the rest to `whole`
+    // before its integer part is out (the point of the split).
+    Expr whole_frac = strict_float(whole - whole_int);
+    Expr rest = whole_frac + (e_lo * k + e * log2_m);
+    Expr rest_int = round(rest);
+    return {whole_int + rest_int, rest - rest_int};
+}
+
 // What a float32 power must give outside the normal range.
 enum class PowerRange {
     // Rounded into the subnormal range, or Inf, as the true value is.
@@ -143,32 +179,21 @@ inline Halide::Expr power_of_split(const Halide::Expr &m, const Halide::Expr &k,
     using namespace Halide;
     const Type f32 = Float(32), i32 = Int(32);
     const FloatBits fb(f32);
-    // Past 1e30 every base other than 1 gives 0 or Inf either way, and 1 gives 1.
-    Expr e = clamp(cast(Float(64), exponent), Expr(-1e30), Expr(1e30));
+    Expr e = exponent_in_range(exponent);
     Expr e_f32 = cast(f32, e);
     Expr e_hi = fb.value_of(fb.bits_of(e_f32) & fb.constant(0xfffff000u));
     Expr e_lo = cast(f32, e - cast(Float(64), e_hi));
-
-    Expr k_f32 = cast(f32, k);
-    Expr whole = e_hi * k_f32;
-    Expr whole_int = round(whole);
-    // Strict, so fast-math reassociation cannot add the rest to `whole`
-    // before its integer part is out (the point of the split).
-    Expr whole_frac = strict_float(whole - whole_int);
-    Expr rest = whole_frac + (e_lo * k_f32 + e_f32 * log2_near_one(m));
-    Expr rest_int = round(rest);
-    Expr fraction = rest - rest_int;  // in [-0.5, 0.5]
-    Expr near_one = reinterpret(i32, exp2_near_zero(fraction));  // in [0.7, 1.42]
+    ExponentSplit split = split_exponent_product(e_hi, e_lo, e_f32, cast(f32, k), log2_near_one(m));
+    Expr near_one = reinterpret(i32, exp2_near_zero(split.fraction));  // in [0.7, 1.42]
     if (range == PowerRange::NormalOnly) {
-        Expr j = clamp(cast(i32, whole_int + rest_int), -126, 127);
+        Expr j = clamp(cast(i32, split.whole), -126, 127);
         return reinterpret(f32, near_one + j * (1 << 23));
     }
     if (range == PowerRange::Wide) {
         // |j| < 2^10 for the |k| < 2^9 and |e| < 2 of the callers; float64's
         // normal range takes it, and the product is exact.
-        Expr j = cast(Int(64), clamp(whole_int + rest_int, -1022.0f, 1023.0f));
-        Expr scale = reinterpret(Float(64), cast(UInt(64), j + 1023) << 52);
-        return cast(Float(64), reinterpret(f32, near_one)) * scale;
+        Expr j = cast(Int(64), clamp(split.whole, -1022.0f, 1023.0f));
+        return cast(Float(64), reinterpret(f32, near_one)) * power_of_two(Float(64), j);
     }
     // Times 2^j in two steps: j_near into the exponent bits of 2^fraction
     // (so the result stays normal), then one multiply by 2^(j - j_near), in
@@ -176,10 +201,10 @@ inline Halide::Expr power_of_split(const Halide::Expr &m, const Halide::Expr &k,
     // as the true value does. (Not two multiplies: fast math may reassociate
     // them and overflow 2^127 * 2^1 first.) Beyond [-251, 254] the result is
     // 0 or Inf anyway.
-    Expr j = cast(i32, clamp(whole_int + rest_int, -251.0f, 254.0f));
+    Expr j = cast(i32, clamp(split.whole, -251.0f, 254.0f));
     Expr j_near = clamp(j, -125, 127);
     Expr near = reinterpret(f32, near_one + j_near * (1 << 23));
-    return near * fb.value_of(cast(UInt(32), j - j_near + 127) << 23);
+    return near * power_of_two(f32, j - j_near);
 }
 
 // a^e for float32 a >= 0 and e > 0 (float64). a in {0, Inf, NaN} gives a.
@@ -262,31 +287,21 @@ inline Halide::Expr pow_nonnegative_float64(const Halide::Expr &a, const Halide:
     Expr bits = reinterpret(u64, select(tiny, a * fb.exact(std::ldexp(1.0, shift)), a));
     Expr k_int = cast(i32, (bits + Expr(one_minus_sqrt_half_bits)) >> 52) - 1023;
     Expr k_half = k_int >> 1;  // arithmetic: floor
-    auto power_of_two = [&](const Expr &v) {  // 2^v for |v| <= 1022
-        return reinterpret(f64, cast(u64, v + 1023) << 52);
-    };
-    Expr m = (reinterpret(f64, bits) * power_of_two(-k_half)) * power_of_two(k_half - k_int);
+    Expr m = (reinterpret(f64, bits) * power_of_two(f64, -k_half)) * power_of_two(f64, k_half - k_int);
     Expr k = cast(f64, k_int - select(tiny, shift, 0));
 
-    // Past 1e30 every base other than 1 gives 0 or Inf either way, and 1 gives 1.
-    Expr e = clamp(cast(f64, exponent), Expr(-1e30), Expr(1e30));
+    Expr e = exponent_in_range(exponent);
     Expr e_hi = cast(f64, cast(Float(32), e));
-    Expr e_lo = e - e_hi;
-    Expr whole = e_hi * k;
-    Expr whole_int = round(whole);
-    Expr whole_frac = strict_float(whole - whole_int);
-    Expr rest = whole_frac + (e_lo * k + e * log2_near_one_float64(m));
-    Expr rest_int = round(rest);
-    Expr fraction = rest - rest_int;
+    ExponentSplit split = split_exponent_product(e_hi, e - e_hi, e, k, log2_near_one_float64(m));
     // 2^j in two steps, as power_of_split: the first keeps the result normal,
     // the second rounds into the subnormal range or overflows as the true
     // value does. Beyond [-2043, 2046] the result is 0 or Inf anyway.
-    Expr j = cast(i32, clamp(whole_int + rest_int, Expr(-2043.0), Expr(2046.0)));
+    Expr j = cast(i32, clamp(split.whole, Expr(-2043.0), Expr(2046.0)));
     Expr j_near = clamp(j, -1021, 1023);
     // (A negative j_near wraps in the unsigned add, as its bits should.)
-    Expr near = reinterpret(f64, reinterpret(u64, exp2_near_zero_float64(fraction)) +
+    Expr near = reinterpret(f64, reinterpret(u64, exp2_near_zero_float64(split.fraction)) +
                                      (cast(u64, j_near) << 52));
-    Expr power = near * power_of_two(j - j_near);
+    Expr power = near * power_of_two(f64, j - j_near);
     Expr magnitude = fb.magnitude_bits(a);
     return select(magnitude == fb.constant(0) || magnitude >= fb.constant(fb.infinity), a, power);
 }
