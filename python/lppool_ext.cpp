@@ -4,8 +4,16 @@
 // released. The C++ validation's messages are the Python errors:
 // lppool::unsupported_dtype becomes TypeError, every other
 // std::invalid_argument ValueError (pybind11's mapping).
+//
+// Parallel loops run on OpenMP, the pool PyTorch's CPU operations use (the
+// same libgomp): beside PyTorch's threads, which spin for a while after each
+// of its operations, Halide's own pool got a share of the cores.
+#include <omp.h>
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+
+#include <algorithm>
+#include <atomic>
 
 #include "dlpack/dlpack.h"
 #include "lppool1d.h"
@@ -19,6 +27,24 @@ const DLTensor &tensor_of(const py::capsule &capsule, const char *name) {
         throw py::type_error(std::string(name) + " must be an unconsumed DLPack capsule ('dltensor')");
     }
     return static_cast<DLManagedTensor *>(capsule.get_pointer())->dl_tensor;
+}
+
+// Threads for our loops; 0: OpenMP's count for the calling thread, which
+// torch.set_num_threads sets.
+std::atomic<int> loop_threads{0};
+
+void openmp_loop(int n, void (*body)(void *state, int i), void *state) {
+    const int requested = loop_threads.load(std::memory_order_relaxed);
+    const int threads = std::max(1, std::min(n, requested > 0 ? requested : omp_get_max_threads()));
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+    for (int i = 0; i < n; i++) {
+        body(state, i);
+    }
+}
+
+void set_num_threads(int threads) {
+    lppool::set_num_threads(threads);  // validates; Halide's pool for its other uses
+    loop_threads.store(threads, std::memory_order_relaxed);
 }
 
 }  // namespace
@@ -50,5 +76,7 @@ PYBIND11_MODULE(_lppool, m) {
             py::gil_scoped_release release;
             pool.backward(tx, ty, tdy, tdx);
         });
-    m.def("set_num_threads", &lppool::set_num_threads, py::arg("threads"));
+    m.def("set_num_threads", &set_num_threads, py::arg("threads"),
+          "Threads for this module's kernels (0: OpenMP's count, as torch.set_num_threads sets it)");
+    lppool::set_parallel_loop(&openmp_loop);
 }

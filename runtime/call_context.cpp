@@ -1,12 +1,14 @@
 #include "call_context.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 
 #include "HalideRuntime.h"
 #include "block_cache.h"
+#include "lppool1d.h"
 
 namespace lppool::detail {
 namespace {
@@ -29,6 +31,7 @@ extern "C" void route_halide_error(void *user_context, const char *message) {
 }
 
 halide_do_par_for_t previous_do_par_for = nullptr;
+std::atomic<ParallelLoop> host_parallel_loop{nullptr};
 
 constexpr size_t kArenaAlignment = 128;  // what halide_malloc guarantees and vector loads like
 
@@ -69,18 +72,45 @@ extern "C" void route_halide_free(void *user_context, void *ptr) {
     free_block(user_context, ptr);
 }
 
+// One Halide parallel loop handed to a host's loop: the first failing task's
+// status is kept, and the tasks not yet started are skipped.
+struct HostLoopCall {
+    void *user_context;
+    halide_task_t task;
+    int min;
+    uint8_t *closure;
+    std::atomic<int> status{0};
+
+    static void run_task(void *state, int i) {
+        auto &call = *static_cast<HostLoopCall *>(state);
+        if (call.status.load(std::memory_order_relaxed) != 0) {
+            return;
+        }
+        if (int s = call.task(call.user_context, call.min + i, call.closure); s != 0) {
+            int expected = 0;
+            call.status.compare_exchange_strong(expected, s);
+        }
+    }
+};
+
 extern "C" int route_halide_do_par_for(void *user_context, halide_task_t task, int min, int size,
                                        uint8_t *closure) {
     CallContext *ctx = as_context(user_context);
-    if (ctx == nullptr || !ctx->run_serially) {
+    if (ctx != nullptr && ctx->run_serially) {
+        for (int i = min; i < min + size; i++) {
+            if (int status = task(user_context, i, closure); status != 0) {
+                return status;
+            }
+        }
+        return 0;
+    }
+    ParallelLoop loop = host_parallel_loop.load(std::memory_order_acquire);
+    if (loop == nullptr) {
         return previous_do_par_for(user_context, task, min, size, closure);
     }
-    for (int i = min; i < min + size; i++) {
-        if (int status = task(user_context, i, closure); status != 0) {
-            return status;
-        }
-    }
-    return 0;
+    HostLoopCall call{user_context, task, min, closure};
+    loop(size, &HostLoopCall::run_task, &call);
+    return call.status.load();
 }
 
 }  // namespace
@@ -109,3 +139,12 @@ void install_error_routing() {
 }
 
 }  // namespace lppool::detail
+
+namespace lppool {
+
+void set_parallel_loop(ParallelLoop loop) {
+    detail::install_kernel_hooks();
+    detail::host_parallel_loop.store(loop, std::memory_order_release);
+}
+
+}  // namespace lppool

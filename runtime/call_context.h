@@ -52,9 +52,10 @@ struct CallContext {
 void install_error_routing();
 
 // Installs, once per process, Halide malloc/free/do_par_for handlers that
-// honour a CallContext's `arena` and `run_serially`, and otherwise allocate
-// through block_cache.h (freed blocks kept for the next allocations) from
-// the handlers that were installed before.
+// honour a CallContext's `arena` and `run_serially`, run other parallel
+// loops on the host's loop where lppool::set_parallel_loop gave one, and
+// otherwise allocate through block_cache.h (freed blocks kept for the next
+// allocations) from the handlers that were installed before.
 void install_kernel_hooks();
 
 }  // namespace lppool::detail

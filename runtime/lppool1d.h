@@ -77,6 +77,18 @@ TensorView<T> contiguous_view(T *data, std::initializer_list<int64_t> sizes) {
 // HL_NUM_THREADS environment variable); raising it works at any time.
 void set_num_threads(int threads);
 
+// A parallel loop of the host's: loop(n, body, state) calls body(state, i)
+// once for each i in [0, n), on any threads, and returns when every call has
+// returned.
+using ParallelLoop = void (*)(int n, void (*body)(void *state, int i), void *state);
+
+// Runs the kernels' parallel loops on `loop` instead of Halide's thread pool
+// (nullptr: back to Halide's pool), process-wide; set it between calls. For
+// hosts with their own pool: PyTorch's OpenMP threads spin for a while after
+// each operation, so a second pool beside them gets a share of the cores.
+// set_num_threads then no longer applies; the host's loop decides.
+void set_parallel_loop(ParallelLoop loop);
+
 class LPPool1d {
 public:
     // norm_type p must be finite and > 0; kernel_size >= 1; stride >= 1

@@ -1,5 +1,5 @@
 // Reliability: one LPPool1d shared by 8 threads gives exactly the serial
-// results; and the edge semantics (non-finite and subnormal inputs, extreme
+// results, as does a host's parallel loop in place of Halide's pool; and the edge semantics (non-finite and subnormal inputs, extreme
 // p, K = 1, K = L, gaps, L = 1 with ceil_mode, K = 2^20) against the float64
 // reference.
 #include <catch2/catch.hpp>
@@ -78,6 +78,61 @@ TEST_CASE("one LPPool1d used from 8 threads gives the serial results", "[threads
     for (auto &th : threads) th.join();
     CHECK(runs == kThreads * kIterations);
     CHECK(mismatches == 0);
+}
+
+namespace {
+
+std::atomic<int> host_loop_tasks{0};
+
+// A host's parallel loop as lppool::set_parallel_loop allows: its own three
+// threads, each taking every third index, from the last index down.
+void three_thread_loop(int n, void (*body)(void *state, int i), void *state) {
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 3; t++) {
+        threads.emplace_back([=] {
+            for (int i = n - 1 - t; i >= 0; i -= 3) {
+                body(state, i);
+                host_loop_tasks++;
+            }
+        });
+    }
+    for (auto &th : threads) th.join();
+}
+
+}  // namespace
+
+TEST_CASE("a host's parallel loop runs the kernels' loops with the same results", "[threads]") {
+    const lppool::LPPool1d pool(2.5, 5, 3, true);
+    // Inputs past the serial threshold, so the kernels' loops are parallel.
+    const std::vector<Job> jobs = {
+        {Layout::NCL, 8, 8, 2201, false, false}, {Layout::NLC, 4, 16, 2201, true, false},
+        {Layout::NCL, 8, 8, 2201, false, true},  {Layout::Strided, 4, 8, 2201, true, true},
+    };
+    auto as_bytes = [](const auto &v) {
+        const auto *p = reinterpret_cast<const uint8_t *>(v.data());
+        return std::vector<uint8_t>(p, p + v.size() * sizeof(v[0]));
+    };
+    auto run_all = [&] {
+        std::vector<std::vector<uint8_t>> out;
+        for (size_t j = 0; j < jobs.size(); j++) {
+            out.push_back(jobs[j].f64 ? as_bytes(run_job<double>(pool, jobs[j], uint32_t(j)))
+                                      : as_bytes(run_job<float>(pool, jobs[j], uint32_t(j))));
+        }
+        return out;
+    };
+    const auto on_halide_pool = run_all();
+    host_loop_tasks = 0;
+    lppool::set_parallel_loop(&three_thread_loop);
+    const auto on_host_loop = run_all();
+    const int tasks = host_loop_tasks;
+    lppool::set_parallel_loop(nullptr);
+    CHECK(tasks > 0);
+    for (size_t j = 0; j < jobs.size(); j++) {
+        INFO("job " << j);
+        CHECK(on_host_loop[j] == on_halide_pool[j]);
+    }
+    CHECK(run_all() == on_halide_pool);
+    CHECK(host_loop_tasks == tasks);  // back on Halide's pool
 }
 
 namespace {

@@ -51,6 +51,27 @@ def test_forward_and_backward_match_pytorch_on_abs(p, K, S):
     torch.testing.assert_close(ours_x.grad, torch_x.grad, rtol=1e-4, atol=1e-5)
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_large_calls_on_openmp_threads_match_pytorch_bit_for_bit_across_counts(threads):
+    # 1 MiB of input: past the runtime's serial threshold, so the kernels'
+    # parallel loops run on the module's OpenMP loop.
+    x = torch.randn(4, 16, 4096, generator=torch.Generator().manual_seed(5), dtype=torch.float32)
+    weights = torch.randn(4, 16, (4096 - 5) // 3 + 1, generator=torch.Generator().manual_seed(6))
+    results = []
+    for count in (threads, 0):  # 0: OpenMP's count, torch's (2 here)
+        lppool.set_num_threads(count)
+        ours_x = x.clone().requires_grad_()
+        ours = lppool.lp_pool1d(ours_x, 2.5, 5, 3)
+        (ours * weights).sum().backward()
+        results.append((ours.detach(), ours_x.grad))
+    assert torch.equal(results[0][0], results[1][0]) and torch.equal(results[0][1], results[1][1])
+    torch_x = x.clone().requires_grad_()
+    theirs = F.lp_pool1d(torch_x.abs(), 2.5, 5, 3)
+    (theirs * weights).sum().backward()
+    torch.testing.assert_close(results[0][0], theirs.detach(), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(results[0][1], torch_x.grad, rtol=1e-4, atol=1e-5)
+
+
 def test_module_is_a_drop_in():
     ours = lppool.LPPool1d(2, 4)
     theirs = torch.nn.LPPool1d(2, 4)
