@@ -25,6 +25,20 @@ inline void *jit_allocate(Halide::JITUserContext *, size_t size) {
 }
 inline void jit_free(Halide::JITUserContext *, void *ptr) { lppool::detail::free_block(nullptr, ptr); }
 
+// The parallel loops on the calling thread, as the runtime runs calls with
+// small inputs (variants::run_serially): timed on the thread pool, such a
+// shape would be tuned for a launch the runtime never makes.
+inline int serial_do_par_for(Halide::JITUserContext *context,
+                             int (*task)(Halide::JITUserContext *, int, uint8_t *), int min,
+                             int size, uint8_t *closure) {
+    for (int i = min; i < min + size; i++) {
+        if (int status = task(context, i, closure); status != 0) {
+            return status;
+        }
+    }
+    return 0;
+}
+
 class JitKernel {
 public:
     JitKernel(const KernelKind &kind, const KernelConfig &config, const TuneShape &estimate_shape,
@@ -67,7 +81,13 @@ public:
         p_.set(p.shape.p);
         kernel_size_.set(int(p.shape.K));
         stride_.set(int(p.shape.S));
-        pipeline_.realize(p.result(), target_);
+        const TuneShape &s = p.shape;
+        Halide::JITUserContext context;  // its handlers override the pipeline's
+        if (!target_.has_gpu_feature() &&
+            lppool::variants::run_serially(s.N * s.C * s.L * (s.f64 ? 8 : 4))) {
+            context.handlers.custom_do_par_for = serial_do_par_for;
+        }
+        pipeline_.realize(&context, p.result(), target_);
     }
 
     // Waits for the device (GPU targets) and brings the result to the host.

@@ -68,7 +68,8 @@ struct TuneShape {
 // The shape as the runtime hands it to the kernel: short dense rows whose
 // windows tile them run as one long row (variants::fold_rows), and long rows
 // of few-row calls as pieces (variants::full_pieces; the call of the rest is
-// left out). The label keeps the shape as given.
+// left out). The label keeps the shape as given. (Small inputs run their
+// parallel loops on the calling thread, as the runtime does: JitKernel::run.)
 inline TuneShape as_the_runtime_runs(TuneShape s) {
     if (s.channels_last) {
         return s;
