@@ -104,9 +104,13 @@ void three_thread_loop(int n, void (*body)(void *state, int i), void *state) {
 TEST_CASE("a host's parallel loop runs the kernels' loops with the same results", "[threads]") {
     const lppool::LPPool1d pool(2.5, 5, 3, true);
     // Inputs past the serial threshold, so the kernels' loops are parallel.
+    // (No float64 rows backward of many rows: its AVX2 code has an encoding
+    // valgrind 3.19 cannot decode, and scripts/reliability.sh runs [threads]
+    // under valgrind.)
     const std::vector<Job> jobs = {
         {Layout::NCL, 8, 8, 2201, false, false}, {Layout::NLC, 4, 16, 2201, true, false},
-        {Layout::NCL, 8, 8, 2201, false, true},  {Layout::Strided, 4, 8, 2201, true, true},
+        {Layout::NCL, 8, 8, 2201, false, true},  {Layout::Strided, 8, 8, 2201, false, true},
+        {Layout::NLC, 4, 16, 2201, true, true},
     };
     auto as_bytes = [](const auto &v) {
         const auto *p = reinterpret_cast<const uint8_t *>(v.data());
