@@ -42,6 +42,16 @@ std::vector<T> run_job(const lppool::LPPool1d &pool, const Job &job, uint32_t se
     return dx.storage;
 }
 
+// run_job's result as bytes, in the job's dtype.
+std::vector<uint8_t> run_job_bytes(const lppool::LPPool1d &pool, const Job &job, uint32_t seed) {
+    auto as_bytes = [](const auto &v) {
+        const auto *p = reinterpret_cast<const uint8_t *>(v.data());
+        return std::vector<uint8_t>(p, p + v.size() * sizeof(v[0]));
+    };
+    return job.f64 ? as_bytes(run_job<double>(pool, job, seed))
+                   : as_bytes(run_job<float>(pool, job, seed));
+}
+
 }  // namespace
 
 TEST_CASE("one LPPool1d used from 8 threads gives the serial results", "[threads]") {
@@ -53,13 +63,8 @@ TEST_CASE("one LPPool1d used from 8 threads gives the serial results", "[threads
     };
     // Serial answers first, as bytes, per job.
     std::vector<std::vector<uint8_t>> serial;
-    auto as_bytes = [](const auto &v) {
-        const auto *p = reinterpret_cast<const uint8_t *>(v.data());
-        return std::vector<uint8_t>(p, p + v.size() * sizeof(v[0]));
-    };
     for (size_t j = 0; j < jobs.size(); j++) {
-        serial.push_back(jobs[j].f64 ? as_bytes(run_job<double>(pool, jobs[j], uint32_t(j)))
-                                     : as_bytes(run_job<float>(pool, jobs[j], uint32_t(j))));
+        serial.push_back(run_job_bytes(pool, jobs[j], uint32_t(j)));
     }
     constexpr int kThreads = 8, kIterations = 40;
     std::atomic<int> mismatches{0}, runs{0};
@@ -68,9 +73,7 @@ TEST_CASE("one LPPool1d used from 8 threads gives the serial results", "[threads
         threads.emplace_back([&, t] {
             for (int i = 0; i < kIterations; i++) {
                 const size_t j = size_t(t * 7 + i) % jobs.size();
-                const auto got = jobs[j].f64 ? as_bytes(run_job<double>(pool, jobs[j], uint32_t(j)))
-                                             : as_bytes(run_job<float>(pool, jobs[j], uint32_t(j)));
-                if (got != serial[j]) mismatches++;
+                if (run_job_bytes(pool, jobs[j], uint32_t(j)) != serial[j]) mismatches++;
                 runs++;
             }
         });
@@ -112,15 +115,10 @@ TEST_CASE("a host's parallel loop runs the kernels' loops with the same results"
         {Layout::NCL, 8, 8, 2201, false, true},  {Layout::Strided, 8, 8, 2201, false, true},
         {Layout::NLC, 4, 16, 2201, true, true},
     };
-    auto as_bytes = [](const auto &v) {
-        const auto *p = reinterpret_cast<const uint8_t *>(v.data());
-        return std::vector<uint8_t>(p, p + v.size() * sizeof(v[0]));
-    };
     auto run_all = [&] {
         std::vector<std::vector<uint8_t>> out;
         for (size_t j = 0; j < jobs.size(); j++) {
-            out.push_back(jobs[j].f64 ? as_bytes(run_job<double>(pool, jobs[j], uint32_t(j)))
-                                      : as_bytes(run_job<float>(pool, jobs[j], uint32_t(j))));
+            out.push_back(run_job_bytes(pool, jobs[j], uint32_t(j)));
         }
         return out;
     };
