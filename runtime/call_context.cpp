@@ -97,12 +97,7 @@ extern "C" int route_halide_do_par_for(void *user_context, halide_task_t task, i
                                        uint8_t *closure) {
     CallContext *ctx = as_context(user_context);
     if (ctx != nullptr && ctx->run_serially) {
-        for (int i = min; i < min + size; i++) {
-            if (int status = task(user_context, i, closure); status != 0) {
-                return status;
-            }
-        }
-        return 0;
+        return run_tasks_in_order(user_context, task, min, size, closure);
     }
     ParallelLoop loop = host_parallel_loop.load(std::memory_order_acquire);
     if (loop == nullptr) {

@@ -48,6 +48,21 @@ struct CallContext {
     }
 };
 
+// Runs tasks [min, min + size) of a Halide parallel loop in order on the
+// calling thread, stopping at the first nonzero status, which it returns. A
+// template over the user context, so a JIT pipeline's handler (lppool-tune)
+// is this loop too.
+template <typename UserContext>
+int run_tasks_in_order(UserContext *user_context, int (*task)(UserContext *, int, uint8_t *),
+                       int min, int size, uint8_t *closure) {
+    for (int i = min; i < min + size; i++) {
+        if (int status = task(user_context, i, closure); status != 0) {
+            return status;
+        }
+    }
+    return 0;
+}
+
 // Installs the routing handler once per process.
 void install_error_routing();
 

@@ -357,7 +357,8 @@ TEST_CASE("few-row calls are cut into at least 8 pieces of 256 or more windows a
         if (got.count > 0) {
             CHECK(got.count * w.rows >= lppool::variants::kFewRows);
             CHECK(got.count * got.outputs < w.out_length);
-            CHECK(w.out_length - got.count * got.outputs <= got.count * lppool::variants::kPieceAlignment);
+            CHECK(w.out_length - got.count * got.outputs <=
+                  got.count * lppool::variants::kPieceAlignment);
         }
     }
     // Overlapping windows' gradients would overlap: the backward is not cut.

@@ -1,7 +1,7 @@
 // Reliability: one LPPool1d shared by 8 threads gives exactly the serial
-// results, as does a host's parallel loop in place of Halide's pool; and the edge semantics (non-finite and subnormal inputs, extreme
-// p, K = 1, K = L, gaps, L = 1 with ceil_mode, K = 2^20) against the float64
-// reference.
+// results, as does a host's parallel loop in place of Halide's pool; and the
+// edge semantics (non-finite and subnormal inputs, extreme p, K = 1, K = L,
+// gaps, L = 1 with ceil_mode, K = 2^20) against the float64 reference.
 #include <catch2/catch.hpp>
 
 #include <atomic>

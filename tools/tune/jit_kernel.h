@@ -3,6 +3,7 @@
 #pragma once
 
 #include "block_cache.h"
+#include "call_context.h"
 #include "tune_candidates.h"
 #include "tune_problems.h"
 
@@ -24,20 +25,6 @@ inline void *jit_allocate(Halide::JITUserContext *, size_t size) {
     return lppool::detail::allocate_block(nullptr, size);
 }
 inline void jit_free(Halide::JITUserContext *, void *ptr) { lppool::detail::free_block(nullptr, ptr); }
-
-// The parallel loops on the calling thread, as the runtime runs calls with
-// small inputs (variants::run_serially): timed on the thread pool, such a
-// shape would be tuned for a launch the runtime never makes.
-inline int serial_do_par_for(Halide::JITUserContext *context,
-                             int (*task)(Halide::JITUserContext *, int, uint8_t *), int min,
-                             int size, uint8_t *closure) {
-    for (int i = min; i < min + size; i++) {
-        if (int status = task(context, i, closure); status != 0) {
-            return status;
-        }
-    }
-    return 0;
-}
 
 class JitKernel {
 public:
@@ -82,10 +69,15 @@ public:
         kernel_size_.set(int(p.shape.K));
         stride_.set(int(p.shape.S));
         const TuneShape &s = p.shape;
-        Halide::JITUserContext context;  // its handlers override the pipeline's
+        // Small inputs' parallel loops on the calling thread, as the runtime
+        // runs them (variants::run_serially): timed on the thread pool, such a
+        // shape would be tuned for a launch the runtime never makes. A
+        // context's handlers override the pipeline's for this call.
+        Halide::JITUserContext context;
         if (!target_.has_gpu_feature() &&
             lppool::variants::run_serially(s.N * s.C * s.L * (s.f64 ? 8 : 4))) {
-            context.handlers.custom_do_par_for = serial_do_par_for;
+            context.handlers.custom_do_par_for =
+                lppool::detail::run_tasks_in_order<Halide::JITUserContext>;
         }
         pipeline_.realize(&context, p.result(), target_);
     }
