@@ -29,6 +29,19 @@ const DLTensor &tensor_of(const py::capsule &capsule, const char *name) {
     return static_cast<DLManagedTensor *>(capsule.get_pointer())->dl_tensor;
 }
 
+// A compact (row-major) tensor of `shape` at `data`, with x's dtype, device
+// and rank.
+DLTensor compact_like(const DLTensor &x, int64_t *shape, uintptr_t data) {
+    DLTensor t{};
+    t.data = reinterpret_cast<void *>(data);
+    t.device = x.device;
+    t.ndim = x.ndim;
+    t.dtype = x.dtype;
+    t.shape = shape;
+    t.strides = nullptr;
+    return t;
+}
+
 // Threads for our loops; 0: OpenMP's count for the calling thread, which
 // torch.set_num_threads sets.
 std::atomic<int> loop_threads{0};
@@ -68,20 +81,15 @@ PYBIND11_MODULE(_lppool, m) {
                  py::gil_scoped_release release;
                  pool.forward(tx, ty);
              })
-        // For lppool's own forward: y is a compact tensor it allocated with
-        // output_shape(x) and x's dtype and device, so only its data pointer
-        // crosses (exporting a capsule of it was a sixth of a small call).
+        // For lppool's own calls: the output is a compact tensor it allocated
+        // with x's dtype and device (forward: of output_shape(x); backward:
+        // of x's shape), so only its data pointer crosses (exporting a
+        // capsule of it was a sixth of a small call).
         .def("forward_into_compact",
              [](const lppool::LPPool1d &pool, const py::capsule &x, uintptr_t y_data) {
                  const DLTensor &tx = tensor_of(x, "x");
                  std::vector<int64_t> shape = pool.output_shape(tx);
-                 DLTensor ty{};
-                 ty.data = reinterpret_cast<void *>(y_data);
-                 ty.device = tx.device;
-                 ty.ndim = tx.ndim;
-                 ty.dtype = tx.dtype;
-                 ty.shape = shape.data();
-                 ty.strides = nullptr;  // compact, row-major
+                 const DLTensor ty = compact_like(tx, shape.data(), y_data);
                  py::gil_scoped_release release;
                  pool.forward(tx, ty);
              })
@@ -92,7 +100,16 @@ PYBIND11_MODULE(_lppool, m) {
                            &tdy = tensor_of(grad_y, "grad_y"), &tdx = tensor_of(grad_x, "grad_x");
             py::gil_scoped_release release;
             pool.backward(tx, ty, tdy, tdx);
-        });
+        })
+        .def("backward_into_compact",
+             [](const lppool::LPPool1d &pool, const py::capsule &x, const py::capsule &y,
+                const py::capsule &grad_y, uintptr_t grad_x_data) {
+                 const DLTensor &tx = tensor_of(x, "x"), &ty = tensor_of(y, "y"),
+                                &tdy = tensor_of(grad_y, "grad_y");
+                 const DLTensor tdx = compact_like(tx, tx.shape, grad_x_data);
+                 py::gil_scoped_release release;
+                 pool.backward(tx, ty, tdy, tdx);
+             });
     m.def("set_num_threads", &set_num_threads, py::arg("threads"),
           "Threads for this module's kernels (0: OpenMP's count, as torch.set_num_threads sets it)");
     lppool::set_parallel_loop(&openmp_loop);

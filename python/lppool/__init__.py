@@ -80,6 +80,11 @@ class _LPPool1dFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, grad_y):
         x, y = ctx.saved_tensors
+        if x.is_contiguous():
+            grad_x = x.new_empty(x.shape)  # compact: its data pointer is all the kernel needs
+            ctx.pool.backward_into_compact(_capsule(x), _capsule(y), _capsule(grad_y),
+                                           grad_x.data_ptr())
+            return grad_x, None
         grad_x = _empty_like_layout(x, x.shape)
         ctx.pool.backward(_capsule(x), _capsule(y), _capsule(grad_y), _capsule(grad_x))
         return grad_x, None
