@@ -194,28 +194,48 @@ inline void split_into_chunks(Halide::Stage s, bool tasks, const Dims &d, const 
     }
 }
 
-// Splits and vectorizes stage `s` along x, with a task level on top when
-// `tasks` is set. Reductions over the window get the k loop just outside the
-// vector lanes, so each window's sum stays in registers.
+// What a row-level stage's chunks are grouped into (rows layout).
+enum class Tasks {
+    None,      // chunks only
+    Serial,    // tasks of about `long_chunk_outputs`, run in order: a loop
+               // that chunk buffers can be stored at, allocated once per task
+    Parallel,  // the same tasks, run in parallel (few rows)
+};
+
+// Splits the vectors of a stage (rows layout) into chunks and, unless
+// `tasks` is None, the chunks into tasks.
+inline void split_vectors_into_chunks(Halide::Stage s, Tasks tasks, const RowLoops &v,
+                                      const CpuKnobs &knobs, int vec) {
+    using namespace Halide;
+    const TailStrategy guard = TailStrategy::GuardWithIf;
+    const int vectors_per_chunk = std::max(1, knobs.chunk_outputs / vec);
+    if (tasks == Tasks::None) {
+        s.split(v.all_vectors, v.chunk, v.xv, vectors_per_chunk, guard);
+        return;
+    }
+    const int chunks_per_task = std::max(1, knobs.long_chunk_outputs / (vectors_per_chunk * vec));
+    s.split(v.all_vectors, v.all_chunks, v.xv, vectors_per_chunk, guard)
+        .split(v.all_chunks, v.task, v.chunk, chunks_per_task, guard);
+    if (tasks == Tasks::Parallel) {
+        s.parallel(v.task);
+    }
+}
+
+// Splits and vectorizes stage `s` along x, grouped into `tasks`. Reductions
+// over the window get the k loop just outside the vector lanes, so each
+// window's sum stays in registers.
 //
 // x is split into vectors first and the vectors into chunks: a row's last,
 // partial chunk then skips its missing vectors with one branch each, and
 // only the row's last vector is predicated (Halide scalarizes predicated
 // strided loads, so every predicated vector is slow).
-inline void split_along_length(Halide::Stage s, bool tasks, const Dims &d, const RowLoops &v,
+inline void split_along_length(Halide::Stage s, Tasks tasks, const Dims &d, const RowLoops &v,
                                const CpuKnobs &knobs, int vec, const Halide::RDom *window) {
     using namespace Halide;
     const TailStrategy guard = TailStrategy::GuardWithIf;
     const int vectors_per_chunk = std::max(1, knobs.chunk_outputs / vec);
     s.split(d.x, v.all_vectors, v.lane, vec, guard);
-    if (tasks) {
-        const int chunks_per_task =
-            std::max(1, knobs.long_chunk_outputs / (vectors_per_chunk * vec));
-        s.split(v.all_vectors, v.all_chunks, v.xv, vectors_per_chunk, guard)
-            .split(v.all_chunks, v.task, v.chunk, chunks_per_task, guard);
-    } else {
-        s.split(v.all_vectors, v.chunk, v.xv, vectors_per_chunk, guard);
-    }
+    split_vectors_into_chunks(s, tasks, v, knobs, vec);
     // Unrolled vectors give the core independent window sums (and their
     // loads) to overlap; the split keeps the innermost loop named xv, where
     // producers are computed, so they are unrolled with it.
@@ -227,9 +247,6 @@ inline void split_along_length(Halide::Stage s, bool tasks, const Dims &d, const
         s.reorder(v.lane, window->x, v.xv, v.chunk);
     }
     s.vectorize(v.lane);
-    if (tasks) {
-        s.parallel(v.task);
-    }
 }
 
 // A chunk's buffers are allocated once per chunk. On Halide's pseudostack
@@ -262,19 +279,21 @@ inline void split_across_channels(Halide::Stage s, bool tasks, const Dims &d, co
 }
 
 // Gives a row-level stage two schedules: tasks along L (run in parallel)
-// when rows are few, plain chunks otherwise. Both have the `chunk` and
-// vector loops that producers are computed at. Returns {few-rows branch,
-// default branch}.
+// when rows are few, plain chunks otherwise (grouped into `many_rows_tasks`
+// in the rows layout). Both have the `chunk` and vector loops that
+// producers are computed at. Returns {few-rows branch, default branch}.
 inline std::pair<Halide::Stage, Halide::Stage> split_row_stage(
     Halide::Stage s, Layout layout, const Halide::Expr &many_rows, const Dims &d,
-    const RowLoops &v, const CpuKnobs &knobs, int vec, const Halide::RDom *window = nullptr) {
+    const RowLoops &v, const CpuKnobs &knobs, int vec, const Halide::RDom *window = nullptr,
+    Tasks many_rows_tasks = Tasks::None) {
     Halide::Stage few = s.specialize(!many_rows);
-    for (bool tasks : {true, false}) {
-        Halide::Stage target_stage = tasks ? few : s;
+    for (bool few_rows : {true, false}) {
+        Halide::Stage target_stage = few_rows ? few : s;
         if (layout != Layout::ChannelsLast) {
-            split_along_length(target_stage, tasks, d, v, knobs, vec, window);
+            split_along_length(target_stage, few_rows ? Tasks::Parallel : many_rows_tasks, d, v,
+                               knobs, vec, window);
         } else {
-            split_across_channels(target_stage, tasks, d, v, knobs, vec, window);
+            split_across_channels(target_stage, few_rows, d, v, knobs, vec, window);
         }
     }
     return {few, s};
@@ -554,17 +573,18 @@ inline void schedule_backward_cpu(BackwardStages &st, Halide::Func grad_input, L
         grad_input.fuse(d.c, d.n, row);
         // Windows that tile the row, many rows: vectors of whole windows,
         // with the loops the gathered sums are computed at.
-        const int vectors_per_chunk = std::max(1, knobs.chunk_outputs / vec);
         for (int s : tiled_window_sizes(vec, facts)) {
             Stage tiled = grad_input.specialize(many_rows && windows_tile_row(facts, s));
-            tiled.split(d.x, v.all_vectors, v.lane, vec, guard)
-                .split(v.all_vectors, v.chunk, v.xv, vectors_per_chunk, guard)
-                .parallel(row);
+            tiled.split(d.x, v.all_vectors, v.lane, vec, guard);
+            split_vectors_into_chunks(tiled, Tasks::Serial, v, knobs, vec);
+            tiled.parallel(row);
             vectorize_as_windows(tiled, v.lane, vec, s);
             output_branches.push_back(tiled);
         }
     }
-    auto [few, many] = split_row_stage(grad_input, layout, many_rows, d, v, knobs, vec);
+    // Every rows branch has tasks, where the windows' y and dy are stored.
+    auto [few, many] = split_row_stage(grad_input, layout, many_rows, d, v, knobs, vec, nullptr,
+                                       Tasks::Serial);
     many.parallel(rows_layout ? row : d.n);
     output_branches.push_back(few);
     output_branches.push_back(many);
@@ -581,14 +601,19 @@ inline void schedule_backward_cpu(BackwardStages &st, Halide::Func grad_input, L
         }
     }
 
-    // Rows: each chunk's windows' y and dy into a small buffer, read by dense
+    // Rows: each chunk's windows' y and dy into a buffer, read by dense
     // vector loads (inlined, each element's clamped window read is a
-    // gather). Per chunk rather than per row, so a single long row's parallel
-    // tasks need not wait for one copy of them all. Channels-last reads one
-    // window per vector of channels, a dense load already.
+    // gather). Computed per chunk, so a single long row's parallel tasks
+    // need not wait for one copy of them all; stored per task (per row when
+    // rows are many), since an allocation per chunk (two per 256 elements)
+    // was a sixth of case (h_a)'s time in the runtime's allocator.
+    // Channels-last reads one window per vector of channels, a dense load
+    // already.
     if (rows_layout) {
         for (Func f : {st.window_norm, st.window_grad}) {
-            f.compute_at(grad_input, v.chunk).vectorize(f.args()[0], vec, guard);
+            f.store_at(grad_input, v.task)
+                .compute_at(grad_input, v.chunk)
+                .vectorize(f.args()[0], vec, guard);
             store_chunk_scratch(f, knobs);
         }
     }
