@@ -43,10 +43,9 @@ def _capsule(t):
 
 def _empty_like_layout(x, shape):
     """An empty tensor of `shape` (x's shape but for L) in x's memory order,
-    so channels-last stays channels-last."""
+    so channels-last stays channels-last. (A contiguous x's outputs are made
+    where they are used: x.new_empty, then their data pointer crosses.)"""
     # new_empty: x's dtype and device, at half the cost of torch.empty's keywords.
-    if x.is_contiguous():
-        return x.new_empty(shape)
     order = sorted(range(x.dim()), key=lambda d: x.stride(d), reverse=True)
     permuted = x.new_empty([shape[d] for d in order])
     inverse = [order.index(d) for d in range(x.dim())]
@@ -59,9 +58,7 @@ def _forward(x, pool):
     x_capsule = _capsule(x)
     shape = pool.output_shape(x_capsule)
     if x.is_contiguous():
-        # Compact like x (_empty_like_layout): its data pointer is all the
-        # kernel needs.
-        y = x.new_empty(shape)
+        y = x.new_empty(shape)  # compact: its data pointer is all the kernel needs
         pool.forward_into_compact(x_capsule, y.data_ptr())
         return y
     y = _empty_like_layout(x, shape)
