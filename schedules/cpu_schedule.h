@@ -402,8 +402,7 @@ inline void schedule_rescue_scan(ForwardStages &st, const Halide::LoopLevel &row
     // buffers are allocated per block, flagged or not (Halide 14 tests the
     // RDom's predicate inside the allocation), so a fixed extent of one
     // block keeps them on the stack instead of two heap calls per block
-    // (per block and channel in channels-last: 262,144 calls of 0 bytes per
-    // call of case (k)).
+    // (per block and channel in channels-last).
     for (Func f : {st.rescue_max_bits, st.rescue_sum}) {
         f.compute_at(st.pooled_blocks, st.rescued_blocks.x)
             .bound_extent(d.x, kRescueBlockWindows)
@@ -605,8 +604,8 @@ inline void schedule_backward_cpu(BackwardStages &st, Halide::Func grad_input, L
     // vector loads (inlined, each element's clamped window read is a
     // gather). Computed per chunk, so a single long row's parallel tasks
     // need not wait for one copy of them all; stored per task (per row when
-    // rows are many), since an allocation per chunk (two per 256 elements)
-    // was a sixth of case (h_a)'s time in the runtime's allocator.
+    // rows are many): allocated per chunk, they were a large share of a
+    // small-K call's time.
     // Channels-last reads one window per vector of channels, a dense load
     // already.
     if (rows_layout) {
