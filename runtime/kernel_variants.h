@@ -50,20 +50,22 @@ inline bool fold_rows(int64_t kernel_size, int64_t stride, int64_t length, int64
 
 // CPU, rows layout: a call of fewer than kFewRows rows (the kernels' default
 // min_parallel_rows) is run as pieces of windows, one kernel row each (the
-// input pieces overlap where windows do), plus a call for the rest: the
-// kernels then share the pieces across threads in their branch for many
-// rows, which has the stride specializations (the few-rows branch has
-// none: a row of 4096 windows ran there at 0.9 ns per element, 6x the
+// input pieces overlap where windows do), plus, where needed, a call for the
+// rest: the kernels then share the pieces across threads in their branch
+// for many rows, which has the stride specializations (the few-rows branch
+// has none: a row of 4096 windows ran there at 0.9 ns per element, 6x the
 // pieces' figure). Pieces hold kPieceOutputs windows, or, for shorter calls,
 // half as many as often as it takes to make kFewRows pieces, down to
 // kMinPieceOutputs (the forward's per-row stages cost a fixed time, which
 // pieces of 128 windows no longer repaid; the backward has none: a row of
 // 2048 windows ran 4x faster as 15 pieces of 128 than in the few-rows
-// branch). That many pieces are then widened, in steps of kPieceAlignment
-// windows, to leave a short rest (which runs in the few-rows branch): 4 rows
-// of 4096 windows as 3 pieces of 1344 and a rest of 64 a row, not 1024,
-// ran 0.6x the time. The backward only where no element is in two windows
-// (K <= S), so the pieces' gradients do not overlap. Same bits.
+// branch). Where that many pieces hold every window exactly (the last window
+// ends inside the input, and, for the backward, the windows tile it), there
+// is no rest: the rest's call runs in the few-rows branch. Otherwise the
+// pieces are widened, in steps of kPieceAlignment windows, to leave a short
+// rest: 4 rows of 4096 windows as 3 pieces of 1344 and a rest of 64 a row,
+// not 1024, ran 0.6x the time. The backward only where no element is in two
+// windows (K <= S), so the pieces' gradients do not overlap. Same bits.
 inline constexpr int64_t kFewRows = 8;
 inline constexpr int64_t kPieceOutputs = 2048;
 inline constexpr int64_t kMinPieceOutputs = 256;
@@ -73,20 +75,33 @@ inline constexpr int64_t kPieceAlignment = 64;
 struct Pieces {
     int64_t count = 0;    // full pieces per row; 0: the call is not cut
     int64_t outputs = 0;  // windows per piece
+    bool rest = false;    // whether a call of the rest follows the pieces'
 };
 
+// Whether pieces can hold every window and, for the backward, every element:
+// the last window is not partial, and the backward's windows tile the input.
+inline bool pieces_can_hold_all(bool backward, int64_t kernel_size, int64_t stride,
+                                int64_t out_length, int64_t length) {
+    return backward ? out_length * stride == length
+                    : (out_length - 1) * stride + kernel_size <= length;
+}
+
 inline Pieces full_pieces(bool backward, int64_t kernel_size, int64_t stride, int64_t out_length,
-                          int64_t rows) {
+                          int64_t length, int64_t rows) {
     if (rows >= kFewRows || (backward && kernel_size > stride)) {
         return {};
     }
+    const bool may_hold_all = pieces_can_hold_all(backward, kernel_size, stride, out_length, length);
     const int64_t smallest = backward ? kMinBackwardPieceOutputs : kMinPieceOutputs;
     for (int64_t outputs = kPieceOutputs; outputs >= smallest; outputs /= 2) {
+        if (may_hold_all && out_length % outputs == 0 && out_length / outputs * rows >= kFewRows) {
+            return {out_length / outputs, outputs, false};
+        }
         // The rest is never empty: it holds the last window, which may be partial.
         const int64_t count = (out_length - 1) / outputs;
         if (count * rows >= kFewRows) {
             const int64_t spread = (out_length - 1) / count / kPieceAlignment * kPieceAlignment;
-            return {count, std::max(outputs, spread)};
+            return {count, std::max(outputs, spread), true};
         }
     }
     return {};

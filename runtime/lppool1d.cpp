@@ -24,8 +24,11 @@ using detail::RegisteredKernel;
 template <typename Kernel, typename... Args>
 void run_kernel(detail::CallContext &ctx, Kernel kernel, const char *pass, const char *variant,
                 Args... args) {
-    detail::throw_on_status(kernel(&ctx, args...), ctx,
-                            std::string(pass) + " kernel " + variant);
+    // The message is built only on failure: a string per call was a visible
+    // share of a small call's time.
+    if (const int status = kernel(&ctx, args...); status != 0) {
+        detail::throw_on_status(status, ctx, std::string(pass) + " kernel " + variant);
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -130,29 +133,31 @@ std::optional<halide_dimension_t> rows_as_one(const halide_buffer_t &b) {
 }
 
 // The CPU calls variants::full_pieces cuts into pieces: `pieces` gets the
-// call of the full pieces (its `outputs` windows per row) and then the call
-// of the rest. `views` are x, y, then dy and dx for the backward; rows of
-// x and dx hold L elements, those of y and dy the windows. Returns whether
-// it cut them.
+// call of the full pieces (its `outputs` windows per row) and then, where
+// there is one, the call of the rest. `views` are x, y, then dy and dx for
+// the backward; rows of x and dx hold L elements, those of y and dy the
+// windows. Returns how many calls it made: 0 (not cut), 1 or 2.
 template <size_t B>
-bool cut_into_pieces(const PoolParams &params, const std::array<Rank3, B> &views,
+int cut_into_pieces(const PoolParams &params, const std::array<Rank3, B> &views,
                      std::array<std::array<Rank3, B>, 2> &pieces) {
     constexpr bool backward = B == 4;
     const halide_buffer_t &x = views[0].buffer, &y = views[1].buffer;
     const int64_t K = params.kernel_size, S = params.stride;
     const int64_t rows = int64_t(x.dim[1].extent) * x.dim[2].extent;
-    const variants::Pieces cut = variants::full_pieces(backward, K, S, y.dim[0].extent, rows);
+    const variants::Pieces cut =
+        variants::full_pieces(backward, K, S, y.dim[0].extent, x.dim[0].extent, rows);
     const int64_t count = cut.count, W = cut.outputs;
     if (count == 0) {
-        return false;
+        return 0;
     }
+    const int parts = cut.rest ? 2 : 1;
     std::array<halide_dimension_t, B> row_dims;
     for (size_t i = 0; i < B; i++) {
         const auto r = rows_as_one(views[i].buffer);
         // A piece's step is a dimension's stride: it must fit an int32.
         const int64_t reach = W * S * int64_t(views[i].buffer.dim[0].stride);
         if (!r || reach > INT32_MAX || reach < -int64_t(INT32_MAX)) {
-            return false;
+            return 0;
         }
         row_dims[i] = *r;
     }
@@ -164,7 +169,7 @@ bool cut_into_pieces(const PoolParams &params, const std::array<Rank3, B> &views
         const int64_t span = along_input ? (backward ? W * S : (W - 1) * S + K) : W;
         const int64_t per_piece = along_input ? W * S : W;
         const int64_t step = per_piece * b.dim[0].stride;
-        for (int part = 0; part < 2; part++) {
+        for (int part = 0; part < parts; part++) {
             Rank3 &v = pieces[size_t(part)][i];
             v = views[i];
             v.buffer.dim = v.dims;
@@ -179,7 +184,7 @@ bool cut_into_pieces(const PoolParams &params, const std::array<Rank3, B> &views
             }
         }
     }
-    return true;
+    return parts;
 }
 
 // Runs `launch(views)` for the call, or once per part where the CPU runtime
@@ -190,9 +195,9 @@ void launch_reshaped(const PoolParams &params, Device device, std::array<Rank3, 
     if (device == Device::cpu) {
         fold_rows_into_one(params, views);
         std::array<std::array<Rank3, B>, 2> pieces;
-        if (cut_into_pieces(params, views, pieces)) {
-            for (std::array<Rank3, B> &part : pieces) {
-                launch(part);
+        if (const int parts = cut_into_pieces(params, views, pieces); parts > 0) {
+            for (int part = 0; part < parts; part++) {
+                launch(pieces[size_t(part)]);
             }
             return;
         }

@@ -126,12 +126,13 @@ TEST_CASE("backward: short rows folded into one and long rows cut into pieces, s
     std::mt19937 rng(19);
     // Short rows whose windows tile them (folded), gaps between windows,
     // and long rows of few-row calls (cut into pieces of 256-2048 windows, the
-    // last one partial in ceil mode); overlapping long rows are not cut.
+    // last one partial in ceil mode, or pieces that hold every element, no
+    // rest); overlapping long rows are not cut.
     const auto short_rows = {std::tuple<int, int, int, bool>{4, 4, 256, false}, {3, 5, 100, false},
                              {2, 2, 2, false}};
     const auto long_rows = {std::tuple<int, int, int, bool>{4, 4, 65536 + 12, true},
                             {3, 5, 5 * 20000 + 2, true}, {8, 8, 8 * 40000, false},
-                            {16, 1, 40000, false}};
+                            {16, 1, 40000, false}, {4, 4, 4 * 65536, false}};
     for (int64_t C : {1, 3}) {
         check_backward_against_rows_kernel<float>(short_rows, 4, 8 * C, rng);
         check_backward_against_rows_kernel<double>(short_rows, 4, 8 * C, rng);

@@ -239,10 +239,11 @@ const std::initializer_list<VariantCase> kShortRowCases = {
 // Long signals: the helper's 2 x 3 rows (fewer than min_parallel_rows:
 // tasks along L, or, with at least 8 pieces of 256 windows in all, cut into
 // pieces of 256 to 2048 windows by the runtime, here with a partial last window, gaps,
-// and overlapping pieces of input).
+// and overlapping pieces of input, and with pieces that hold every window, no rest).
 const std::initializer_list<VariantCase> kLongSignalCases = {
     {4, 4, 1024, false}, {8, 8, 65539, true}, {3, 5, 4001, true}, {1, 1, 300, false},
-    {63, 63, 20000, true}, {16, 1, 40000, false}, {3, 5, 5 * 20000 + 2, true}};
+    {63, 63, 20000, true}, {16, 1, 40000, false}, {3, 5, 5 * 20000 + 2, true},
+    {4, 4, 4 * 4096, false}, {16, 1, 16384 + 15, false}};
 
 // General powers: 8 rows (parallel over rows), windows neither wide nor
 // overlapping, every common stride (1, 2, 4, 8) and one other.
@@ -335,35 +336,50 @@ TEST_CASE("every kernel of schedules/kernels.def is reachable, and every rule na
     CHECK(reached.size() == std::size(kRegisteredKernels));
 }
 
-TEST_CASE("few-row calls are cut into at least 8 pieces of 256 or more windows and a short rest",
+TEST_CASE("few-row calls are cut into at least 8 pieces of 256 or more windows, and a short rest "
+          "where the pieces cannot hold every window",
           "[forward][registry]") {
     using lppool::variants::full_pieces;
     struct Want {
-        int64_t out_length, rows, count, outputs;
+        int64_t out_length, length, rows, count, outputs;
+        bool rest;
     };
+    // K = S = 4: windows tile length 4 * out_length; one element less makes
+    // the last window partial (ceil mode), which only a rest can hold.
     for (const Want &w : std::initializer_list<Want>{
-             {16385, 1, 8, 2048},  // as many 2048-window pieces as make 8
-             {4096, 1, 15, 256},   // one row of 16K elements: 256-window pieces
-             {4096, 2, 7, 576},    // 512-window pieces, widened: a rest of 64, not 512
-             {4096, 4, 3, 1344},   // 1024-window pieces, widened: a rest of 64, not 1024
-             {2049, 4, 2, 1024},   // 2048-window pieces: 1 a row; 1024: 2 a row, 8 in all
-             {256 * 8, 1, 0, 0},   // the rest holds the last window: 7 full pieces, too few
-             {256 * 8 + 1, 1, 8, 256},
-             {1 << 20, 8, 0, 0}}) {  // many rows: not cut
-        INFO("out_length " << w.out_length << " rows " << w.rows);
-        const lppool::variants::Pieces got = full_pieces(false, 4, 4, w.out_length, w.rows);
+             {16385, 4 * 16385, 1, 8, 2048, true},  // as many 2048-window pieces as make 8
+             {4096, 4 * 4096, 1, 8, 512, false},    // 8 pieces hold every window: no rest
+             {4096, 4 * 4096 - 1, 1, 15, 256, true},  // one row of 16K elements, partial end
+             {4096, 4 * 4096 - 1, 2, 7, 576, true},  // 512-window pieces, widened: a rest of 64
+             {4096, 4 * 4096 - 1, 4, 3, 1344, true},  // 1024-window pieces, widened
+             {4096, 4 * 4096, 4, 2, 2048, false},
+             {2049, 4 * 2049, 4, 2, 1024, true},  // 2048-window pieces: 1 a row; 1024: 2 a row
+             {256 * 8, 4 * 256 * 8 - 1, 1, 0, 0, false},  // the rest holds the partial last
+                                                          // window: 7 full pieces, too few
+             {256 * 8, 4 * 256 * 8, 1, 8, 256, false},
+             {256 * 8 + 1, 4 * (256 * 8 + 1), 1, 8, 256, true},
+             {1 << 20, 4 << 20, 8, 0, 0, false}}) {  // many rows: not cut
+        INFO("out_length " << w.out_length << " length " << w.length << " rows " << w.rows);
+        const lppool::variants::Pieces got = full_pieces(false, 4, 4, w.out_length, w.length, w.rows);
         CHECK(got.count == w.count);
         CHECK(got.outputs == w.outputs);
+        CHECK(got.rest == w.rest);
         if (got.count > 0) {
             CHECK(got.count * w.rows >= lppool::variants::kFewRows);
-            CHECK(got.count * got.outputs < w.out_length);
-            CHECK(w.out_length - got.count * got.outputs <=
-                  got.count * lppool::variants::kPieceAlignment);
+            const int64_t rest = w.out_length - got.count * got.outputs;
+            CHECK(rest == (got.rest ? rest : 0));
+            CHECK(rest >= (got.rest ? 1 : 0));
+            CHECK(rest <= got.count * lppool::variants::kPieceAlignment);
         }
     }
+    // The backward's pieces hold every element only where the windows tile
+    // the input.
+    CHECK_FALSE(full_pieces(true, 4, 4, 4096, 4 * 4096, 1).rest);
+    CHECK(full_pieces(true, 2, 4, 4096, 4 * 4096 - 1, 1).rest);
+    CHECK(full_pieces(true, 4, 4, 4096, 4 * 4096 + 3, 1).rest);
     // Overlapping windows' gradients would overlap: the backward is not cut.
-    CHECK(full_pieces(true, 16, 1, 1 << 20, 1).count == 0);
-    CHECK(full_pieces(false, 16, 1, 1 << 20, 1).count == ((1 << 20) - 1) / 2048);
+    CHECK(full_pieces(true, 16, 1, 1 << 20, (1 << 20) + 15, 1).count == 0);
+    CHECK(full_pieces(false, 16, 1, 1 << 20, (1 << 20) + 15, 1).count == (1 << 20) / 2048);
 }
 
 TEST_CASE("forward: a window's bits do not depend on where it falls in the buffer", "[forward]") {

@@ -67,8 +67,8 @@ struct TuneShape {
 
 // The shape as the runtime hands it to the kernel: short dense rows whose
 // windows tile them run as one long row (variants::fold_rows), and long rows
-// of few-row calls as pieces (variants::full_pieces; the call of the rest is
-// left out). The label keeps the shape as given. (Small inputs run their
+// of few-row calls as pieces (variants::full_pieces; the call of the rest,
+// where there is one, is left out). The label keeps the shape as given. (Small inputs run their
 // parallel loops on the calling thread, as the runtime does: JitKernel::run.)
 inline TuneShape as_the_runtime_runs(TuneShape s) {
     if (s.channels_last) {
@@ -79,7 +79,7 @@ inline TuneShape as_the_runtime_runs(TuneShape s) {
         s.N = s.C = 1;
     }
     const lppool::variants::Pieces pieces =
-        lppool::variants::full_pieces(s.backward, s.K, s.S, s.out_length(), s.N * s.C);
+        lppool::variants::full_pieces(s.backward, s.K, s.S, s.out_length(), s.L, s.N * s.C);
     if (pieces.count > 0) {
         const int64_t W = pieces.outputs;
         s.C *= pieces.count;
