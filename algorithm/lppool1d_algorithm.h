@@ -319,14 +319,17 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
     };
     auto clamped = [&](const Expr &window_index) { return min(window_index, windows - 1); };
 
+    // 32-bit flags: a block's test is then one vector compare and reduction
+    // (with 8-bit flags, LLVM assembled the 64 lanes' bytes one at a time,
+    // the larger part of a short row's time).
     st.rescue_flags = Func("rescue_flags");
-    st.rescue_flags(block, c, n) = cast<uint8_t>(0);
+    st.rescue_flags(block, c, n) = cast<uint32_t>(0);
     st.block_window = RDom(0, kRescueBlockWindows, "block_window");
     Expr flagged = window_at(st.block_window, block);
     st.rescue_flags(block, c, n) =
         max(st.rescue_flags(block, c, n),
-            cast<uint8_t>(likely(flagged < windows) &&
-                          needs_rescue(st.plain(clamped(flagged), c, n))));
+            cast<uint32_t>(likely(flagged < windows) &&
+                           needs_rescue(st.plain(clamped(flagged), c, n))));
 
     // Only the flagged blocks are written (no pure step: undef), so the
     // common case stores nothing here. `pooled` loads a block's values in

@@ -133,7 +133,7 @@ ForwardStages build_forward(InputBuffer &input, PowerParam &p, IntParam &kernel_
         return stages;
     }
     RunTimeFacts facts{dense_along_length(input, out), independent_rows(config.layout, out),
-                       stride, kernel_size};
+                       stride, kernel_size, out.dim(0).extent()};
     schedule_forward_cpu(stages, output, config.layout, p, facts, d, config.cpu, target);
     return stages;
 }

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "Halide.h"
@@ -54,6 +55,8 @@ struct RunTimeFacts {
     Halide::Expr rows;                // independent rows: C*N (rows layout) or N (channels-last)
     Halide::Expr window_stride;       // S
     Halide::Expr window_size;         // K (optional: without it, no branch for tiled windows)
+    Halide::Expr out_length;          // the output's extent along L (optional: without it, no
+                                      // branches for rows whose ends are shifted inwards)
 };
 
 // Window strides worth a specialization: with S known, loads S apart become
@@ -203,14 +206,16 @@ enum class Tasks {
 };
 
 // Splits the vectors of a stage (rows layout) into chunks and, unless
-// `tasks` is None, the chunks into tasks.
-inline void split_vectors_into_chunks(Halide::Stage s, Tasks tasks, const RowLoops &v,
-                                      const CpuKnobs &knobs, int vec) {
+// `tasks` is None, the chunks into tasks. `row_end` is the chunks' tail
+// strategy where there are no tasks.
+inline void split_vectors_into_chunks(
+    Halide::Stage s, Tasks tasks, const RowLoops &v, const CpuKnobs &knobs, int vec,
+    Halide::TailStrategy row_end = Halide::TailStrategy::GuardWithIf) {
     using namespace Halide;
     const TailStrategy guard = TailStrategy::GuardWithIf;
     const int vectors_per_chunk = std::max(1, knobs.chunk_outputs / vec);
     if (tasks == Tasks::None) {
-        s.split(v.all_vectors, v.chunk, v.xv, vectors_per_chunk, guard);
+        s.split(v.all_vectors, v.chunk, v.xv, vectors_per_chunk, row_end);
         return;
     }
     const int chunks_per_task = std::max(1, knobs.long_chunk_outputs / (vectors_per_chunk * vec));
@@ -228,14 +233,17 @@ inline void split_vectors_into_chunks(Halide::Stage s, Tasks tasks, const RowLoo
 // x is split into vectors first and the vectors into chunks: a row's last,
 // partial chunk then skips its missing vectors with one branch each, and
 // only the row's last vector is predicated (Halide scalarizes predicated
-// strided loads, so every predicated vector is slow).
+// strided loads, so every predicated vector is slow). With `row_end`
+// ShiftInwards (no tasks, rows of at least a chunk), the last vector and
+// chunk are whole instead, shifted to end at the row's end.
 inline void split_along_length(Halide::Stage s, Tasks tasks, const Dims &d, const RowLoops &v,
-                               const CpuKnobs &knobs, int vec, const Halide::RDom *window) {
+                               const CpuKnobs &knobs, int vec, const Halide::RDom *window,
+                               Halide::TailStrategy row_end = Halide::TailStrategy::GuardWithIf) {
     using namespace Halide;
     const TailStrategy guard = TailStrategy::GuardWithIf;
     const int vectors_per_chunk = std::max(1, knobs.chunk_outputs / vec);
-    s.split(d.x, v.all_vectors, v.lane, vec, guard);
-    split_vectors_into_chunks(s, tasks, v, knobs, vec);
+    s.split(d.x, v.all_vectors, v.lane, vec, row_end);
+    split_vectors_into_chunks(s, tasks, v, knobs, vec, row_end);
     // Unrolled vectors give the core independent window sums (and their
     // loads) to overlap; the split keeps the innermost loop named xv, where
     // producers are computed, so they are unrolled with it.
@@ -297,6 +305,40 @@ inline std::pair<Halide::Stage, Halide::Stage> split_row_stage(
         }
     }
     return {few, s};
+}
+
+// Branches of a row-level stage (rows layout, many rows) for rows of at
+// least a chunk, and for shorter rows of at least a vector (in chunks of
+// one vector), whose last vector and chunk are shifted inwards (a few
+// windows computed twice) instead of partial. Halide's loop partitioner
+// splits the chunk loop into chunks whose window reads are all inside the
+// input, run with dense loads, and the rest, run with clamped gathers in
+// every vector: with a partial last chunk, that rest was all of a short row.
+// Returns the branches (specialize them as the stage's default one).
+inline std::vector<Halide::Stage> shifted_row_end_branches(Halide::Stage s,
+                                                           const Halide::Expr &many_rows,
+                                                           const RunTimeFacts &facts,
+                                                           const Dims &d, const RowLoops &v,
+                                                           const CpuKnobs &knobs, int vec) {
+    std::vector<Halide::Stage> branches;
+    if (!facts.out_length.defined()) {
+        return branches;
+    }
+    // Each branch: the fewest outputs it serves, and its knobs.
+    const int chunk = std::max(1, knobs.chunk_outputs / vec) * vec;  // as split_along_length
+    CpuKnobs one_vector_chunks = knobs;
+    one_vector_chunks.chunk_outputs = vec;
+    std::vector<std::pair<int, CpuKnobs>> row_ends = {{chunk, knobs}};
+    if (chunk > vec) {
+        row_ends.emplace_back(vec, one_vector_chunks);
+    }
+    for (const auto &[outputs, k] : row_ends) {
+        Halide::Stage branch = s.specialize(many_rows && facts.out_length >= outputs);
+        split_along_length(branch, Tasks::None, d, v, k, vec, nullptr,
+                           Halide::TailStrategy::ShiftInwards);
+        branches.push_back(branch);
+    }
+    return branches;
 }
 
 // How the stages after the plain values (block flags, rescue scan, output)
@@ -534,6 +576,9 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
 
     // Plain values, then the rescue scan.
     st.plain.compute_at(row_level);
+    const std::vector<Stage> plain_shifted =
+        rows_layout ? shifted_row_end_branches(st.plain, many_rows, facts, d, v, knobs, vec)
+                    : std::vector<Stage>{};
     auto [plain_few, plain_many] = split_row_stage(st.plain, layout, many_rows, d, v, knobs, vec);
     // The strides are specialized on the stage whose loops are split into a
     // steady state and a tail, not on the window sum inside it: there the
@@ -544,6 +589,10 @@ inline void schedule_forward_cpu(ForwardStages &st, Halide::Func output, Layout 
     // branch serves short calls, and a copy of every version there would
     // double the generation time.
     if (rows_layout) {
+        for (Stage many : plain_shifted) {
+            specialize_common_strides_and_powers(many, facts.window_stride, p,
+                                                 knobs.specialized_powers);
+        }
         specialize_common_strides_and_powers(plain_many, facts.window_stride, p,
                                              knobs.specialized_powers);
         specialize_powers(plain_few, p, knobs.specialized_powers);
