@@ -125,7 +125,7 @@ TEST_CASE("backward: short rows folded into one and long rows cut into pieces, s
           "[backward]") {
     std::mt19937 rng(19);
     // Short rows whose windows tile them (folded), gaps between windows,
-    // and long rows of few-row calls (cut into pieces of 256-2048 windows, the
+    // and long rows of few-row calls (cut into pieces of 32-2048 windows, the
     // last one partial in ceil mode, or pieces that hold every element, no
     // rest); overlapping long rows are not cut.
     const auto short_rows = {std::tuple<int, int, int, bool>{4, 4, 256, false}, {3, 5, 100, false},

@@ -237,9 +237,10 @@ const std::initializer_list<VariantCase> kOverlappingCases = {
 const std::initializer_list<VariantCase> kShortRowCases = {
     {4, 4, 256, false}, {3, 5, 101, true}, {1, 1, 1, false}, {8, 8, 2040, false}, {63, 63, 2000, true}};
 // Long signals: the helper's 2 x 3 rows (fewer than min_parallel_rows:
-// tasks along L, or, with at least 8 pieces of 256 windows in all, cut into
-// pieces of 256 to 2048 windows by the runtime, here with a partial last window, gaps,
-// and overlapping pieces of input, and with pieces that hold every window, no rest).
+// tasks along L, or, with at least 8 pieces in all, cut into pieces of up to
+// 2048 windows by the runtime (variants::full_pieces), here with a partial last
+// window, gaps, and overlapping pieces of input, and with pieces that hold every
+// window, no rest).
 const std::initializer_list<VariantCase> kLongSignalCases = {
     {4, 4, 1024, false}, {8, 8, 65539, true}, {3, 5, 4001, true}, {1, 1, 300, false},
     {63, 63, 20000, true}, {16, 1, 40000, false}, {3, 5, 5 * 20000 + 2, true},
@@ -336,8 +337,8 @@ TEST_CASE("every kernel of schedules/kernels.def is reachable, and every rule na
     CHECK(reached.size() == std::size(kRegisteredKernels));
 }
 
-TEST_CASE("few-row calls are cut into at least 8 pieces of 256 or more windows, and a short rest "
-          "where the pieces cannot hold every window",
+TEST_CASE("few-row calls are cut into at least 8 pieces, and a short rest where the pieces "
+          "cannot hold every window",
           "[forward][registry]") {
     using lppool::variants::full_pieces;
     struct Want {
@@ -354,9 +355,11 @@ TEST_CASE("few-row calls are cut into at least 8 pieces of 256 or more windows, 
              {4096, 4 * 4096 - 1, 4, 3, 1344, true},  // 1024-window pieces, widened
              {4096, 4 * 4096, 4, 2, 2048, false},
              {2049, 4 * 2049, 4, 2, 1024, true},  // 2048-window pieces: 1 a row; 1024: 2 a row
-             {256 * 8, 4 * 256 * 8 - 1, 1, 0, 0, false},  // the rest holds the partial last
-                                                          // window: 7 full pieces, too few
+             {256 * 8, 4 * 256 * 8 - 1, 1, 15, 128, true},  // the rest holds the partial
+                                                            // last window: 7 of 256, too few
              {256 * 8, 4 * 256 * 8, 1, 8, 256, false},
+             {64 * 8, 4 * 64 * 8 - 1, 1, 0, 0, false},  // 7 full pieces of 64, too few
+             {64 * 8, 4 * 64 * 8, 1, 8, 64, false},
              {256 * 8 + 1, 4 * (256 * 8 + 1), 1, 8, 256, true},
              {1 << 20, 4 << 20, 8, 0, 0, false}}) {  // many rows: not cut
         INFO("out_length " << w.out_length << " length " << w.length << " rows " << w.rows);
@@ -377,6 +380,9 @@ TEST_CASE("few-row calls are cut into at least 8 pieces of 256 or more windows, 
     CHECK_FALSE(full_pieces(true, 4, 4, 4096, 4 * 4096, 1).rest);
     CHECK(full_pieces(true, 2, 4, 4096, 4 * 4096 - 1, 1).rest);
     CHECK(full_pieces(true, 4, 4, 4096, 4 * 4096 + 3, 1).rest);
+    // Overlapping windows: pieces of 256 windows or more.
+    CHECK(full_pieces(false, 8, 4, 2048, 4 * 2047 + 8 - 1, 1).count == 0);
+    CHECK(full_pieces(false, 8, 4, 2048, 4 * 2047 + 8, 1).outputs == 256);
     // Overlapping windows' gradients would overlap: the backward is not cut.
     CHECK(full_pieces(true, 16, 1, 1 << 20, (1 << 20) + 15, 1).count == 0);
     CHECK(full_pieces(false, 16, 1, 1 << 20, (1 << 20) + 15, 1).count == (1 << 20) / 2048);
