@@ -40,6 +40,7 @@ CASE_TEXT = {
     "a_bf16": "(a) in bfloat16 (half the bytes)",
     "h_a_bf16": "backward of (a) in bfloat16",
     "nn": "N=32 C=64 L=256 K=4 p=2 (a network's activations)",
+    "nn_s2": "(nn) with S=2: overlapping windows, 127 per row",
     "tiny": "N=1 C=1 L=8 K=2 p=2 (per-call overhead)",
 }
 THREADS = (1, 2)

@@ -37,6 +37,7 @@ CASES = {
     "a_f16": dict(N=32, C=64, L=16384, K=4, S=4, p=2.0, dtype=torch.float16),
     "a_bf16": dict(N=32, C=64, L=16384, K=4, S=4, p=2.0, dtype=torch.bfloat16),
     "nn": dict(N=32, C=64, L=256, K=4, S=4, p=2.0),
+    "nn_s2": dict(N=32, C=64, L=256, K=4, S=2, p=2.0),
     "tiny": dict(N=1, C=1, L=8, K=2, S=2, p=2.0),
 }
 REPS = 10

@@ -39,7 +39,8 @@ inline const std::vector<Case> &cases() {
         {"a_f16", 32, 64, 16384, 4, 4, 2.0, false, false, false, Half::float16},
         {"a_bf16", 32, 64, 16384, 4, 4, 2.0, false, false, false, Half::bfloat16},
         {"h_a_bf16", 32, 64, 16384, 4, 4, 2.0, false, false, true, Half::bfloat16},
-        {"nn", 32, 64, 256, 4, 4, 2.0},  // a network's activations
+        {"nn", 32, 64, 256, 4, 4, 2.0},     // a network's activations
+        {"nn_s2", 32, 64, 256, 4, 2, 2.0},  // the same with overlapping windows (rows not folded)
         {"tiny", 1, 1, 8, 2, 2, 2.0},    // per-call overhead
     };
     return all;
