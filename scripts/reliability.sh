@@ -27,7 +27,7 @@ sanitizers() {
     { cat "$dir.configure.log"; return 1; }
   cmake --build "$dir" -j "$(nproc)"
   ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:strict_string_checks=1 \
-  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:suppressions=$PWD/tests/ubsan.supp" \
   LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0" \
   LPPOOL_REQUIRE_OPENCL_TESTS=1 \
     ctest --test-dir "$dir" --output-on-failure --parallel "$(nproc)" -E "test_cuda"
