@@ -59,13 +59,12 @@ inline bool fold_rows(int64_t kernel_size, int64_t stride, int64_t length, int64
 // kMinPieceOutputs where windows overlap (the forward's per-row stages cost
 // a fixed time, and overlapping pieces read their shared input twice: pieces
 // of 128 windows no longer repaid), kMinDisjointPieceOutputs where they do
-// not (one row of 1024 windows, K = S = 4, ran 1.8x faster as 8 pieces of
-// 128), and kMinBackwardPieceOutputs for the backward, which has no per-row
-// stages (a row of 2048 windows ran 4x faster as 15 pieces of 128 than in
-// the few-rows branch). Where that many pieces hold every window exactly
-// (the last window ends inside the input, and, for the backward, the
-// windows tile it), there is no rest: the rest's call runs in the few-rows
-// branch. Otherwise the
+// not (short pieces there still beat the few-rows branch), and
+// kMinBackwardPieceOutputs for the backward, which has no per-row stages (a
+// row of 2048 windows ran 4x faster as 15 pieces of 128 than in the few-rows
+// branch). Where that many pieces hold every window exactly (the last window
+// ends inside the input, and, for the backward, the windows tile it), there
+// is no rest, whose call would run in the few-rows branch. Otherwise the
 // pieces are widened, in steps of kPieceAlignment windows, to leave a short
 // rest: 4 rows of 4096 windows as 3 pieces of 1344 and a rest of 64 a row,
 // not 1024, ran 0.6x the time. The backward only where no element is in two
@@ -104,7 +103,7 @@ inline Pieces full_pieces(bool backward, int64_t kernel_size, int64_t stride, in
         if (may_hold_all && out_length % outputs == 0 && out_length / outputs * rows >= kFewRows) {
             return {out_length / outputs, outputs, false};
         }
-        // The rest is never empty: it holds the last window, which may be partial.
+        // Here the rest is never empty: it holds the last window.
         const int64_t count = (out_length - 1) / outputs;
         if (count * rows >= kFewRows) {
             const int64_t spread = (out_length - 1) / count / kPieceAlignment * kPieceAlignment;

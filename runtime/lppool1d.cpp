@@ -139,7 +139,7 @@ std::optional<halide_dimension_t> rows_as_one(const halide_buffer_t &b) {
 // windows. Returns how many calls it made: 0 (not cut), 1 or 2.
 template <size_t B>
 int cut_into_pieces(const PoolParams &params, const std::array<Rank3, B> &views,
-                     std::array<std::array<Rank3, B>, 2> &pieces) {
+                    std::array<std::array<Rank3, B>, 2> &pieces) {
     constexpr bool backward = B == 4;
     const halide_buffer_t &x = views[0].buffer, &y = views[1].buffer;
     const int64_t K = params.kernel_size, S = params.stride;
