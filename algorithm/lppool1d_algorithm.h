@@ -320,8 +320,7 @@ inline ForwardStages define_forward(const Halide::Func &input, const PoolShape &
     auto clamped = [&](const Expr &window_index) { return min(window_index, windows - 1); };
 
     // 32-bit flags: a block's test is then one vector compare and reduction
-    // (with 8-bit flags, LLVM assembled the 64 lanes' bytes one at a time,
-    // the larger part of a short row's time).
+    // (with 8-bit flags, LLVM assembled a block's 64 bytes one lane at a time).
     st.rescue_flags = Func("rescue_flags");
     st.rescue_flags(block, c, n) = cast<uint32_t>(0);
     st.block_window = RDom(0, kRescueBlockWindows, "block_window");

@@ -314,7 +314,7 @@ inline std::pair<Halide::Stage, Halide::Stage> split_row_stage(
 // splits the chunk loop into chunks whose window reads are all inside the
 // input, run with dense loads, and the rest, run with clamped gathers in
 // every vector: with a partial last chunk, that rest was all of a short row.
-// Returns the branches (specialize them as the stage's default one).
+// Returns the branches, which take the default branch's specializations.
 inline std::vector<Halide::Stage> shifted_row_end_branches(Halide::Stage s,
                                                            const Halide::Expr &many_rows,
                                                            const RunTimeFacts &facts,
